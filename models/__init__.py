@@ -1,0 +1,1 @@
+"""Scoring models: sentiment engines behind one interface (heavy models load lazily)."""

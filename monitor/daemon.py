@@ -1,0 +1,122 @@
+"""Scheduling: APScheduler 3.x runs collect, detect and deliver jobs; `--once` runs one cycle."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from types import FrameType
+from typing import Any
+
+from monitor import pipeline
+from monitor.records import utcnow
+from monitor.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+ONCE_DELIVERY_WAIT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A scheduled job: a stable id derived from config, how often, what it runs."""
+
+    id: str
+    seconds: int
+    func: Callable[[], object]
+
+    def run(self) -> bool:
+        """Run the job at its boundary: a failure is logged, never raised."""
+        try:
+            self.func()
+        except Exception:
+            logger.exception("job %s failed; it will run again at its next tick", self.id)
+            return False
+        return True
+
+
+def plan_jobs(rt: Runtime) -> list[JobSpec]:
+    """The jobs the settings ask for, with ids that stay the same across restarts."""
+    jobs = [
+        JobSpec(
+            f"collect:{brand}:{name}",
+            source.settings.interval_seconds,
+            partial(pipeline.collect, rt, brand, name),
+        )
+        for (brand, name), source in rt.sources.items()
+    ]
+    jobs += [
+        JobSpec(
+            f"detect:{brand.id}",
+            brand.detector.bucket_minutes * 60,
+            partial(pipeline.detect, rt, brand.id),
+        )
+        for brand in rt.settings.brands
+    ]
+    jobs.append(
+        JobSpec("deliver", rt.settings.deliver_interval_seconds, partial(pipeline.deliver, rt))
+    )
+    return jobs
+
+
+def run_once(rt: Runtime) -> int:
+    """One full cycle: collect every source, detect every brand, deliver the outbox.
+
+    Returns how many jobs failed (each is logged).
+    """
+    failed = sum(not job.run() for job in plan_jobs(rt) if job.id != "deliver")
+    report = pipeline.deliver(rt, wait_seconds=ONCE_DELIVERY_WAIT)
+    logger.info(
+        "cycle done: %d alert messages delivered, %d waiting for retry",
+        report.sent,
+        report.retrying + report.blocked,
+    )
+    return failed
+
+
+def run_forever(rt: Runtime, ready: threading.Event | None = None) -> None:
+    """Run the scheduler until SIGTERM or SIGINT; the running job finishes first."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(
+        timezone="UTC",
+        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+    )
+    start: datetime = utcnow()
+    for job in plan_jobs(rt):
+        scheduler.add_job(
+            job.run,
+            "interval",
+            seconds=job.seconds,
+            id=job.id,
+            name=job.id,
+            next_run_time=start,
+            replace_existing=True,
+        )
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        logger.info(
+            "received %s: finishing the running jobs, then stopping", signal.Signals(signum).name
+        )
+        # shutdown(wait=True) blocks; it must not run inside the signal handler itself.
+        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if ready is not None:
+        scheduler.add_listener(lambda _event: ready.set(), mask=_scheduler_started_mask())
+    logger.info("scheduler started with %d jobs", len(scheduler.get_jobs()))
+    scheduler.start()
+    logger.info("stopped cleanly")
+
+
+def _scheduler_started_mask() -> Any:
+    from apscheduler.events import EVENT_SCHEDULER_STARTED
+
+    return EVENT_SCHEDULER_STARTED

@@ -1,0 +1,58 @@
+"""Alert events: what the detector concluded, in the shape notifiers render."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+EventKind = Literal["opened", "escalated", "resolved"]
+Severity = Literal["warning", "critical"]
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A representative post (untrusted text: notifiers must escape it)."""
+
+    text: str
+    url: str | None
+    source: str
+    author: str | None
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """One change in an incident's life, queued in the outbox for every notifier."""
+
+    kind: EventKind
+    alert_id: int
+    brand: str
+    brand_name: str
+    rule: str
+    severity: Severity
+    started_at: str
+    window_start: str
+    window_end: str
+    observed_negative: int
+    expected_negative: float
+    observed_total: int
+    expected_total: float
+    negative_share: float
+    usual_share: float
+    z: float
+    examples: tuple[Example, ...] = ()
+    sources: dict[str, int] = field(default_factory=dict)
+    peak_negative: int = 0
+    total_negative: int = 0
+    resolved_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the outbox payload)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AlertEvent:
+        """Rebuild an event from its outbox payload."""
+        values = dict(data)
+        values["examples"] = tuple(Example(**e) for e in values.get("examples", ()))
+        return cls(**values)

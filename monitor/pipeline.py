@@ -1,0 +1,90 @@
+"""The pipeline's stages as plain functions: collect, detect, deliver."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from monitor.alerts import detect_brand
+from monitor.events import AlertEvent
+from monitor.outbox import DeliveryReport
+from monitor.runtime import Runtime
+from monitor.store import load_cursor, save_cursor, store_mentions, stored_keys
+from sources.base import Query
+
+logger = logging.getLogger(__name__)
+
+MAX_PAGES = 100
+
+
+@dataclass
+class CollectReport:
+    """What one collection of one (brand, source) did."""
+
+    fetched: int = 0
+    matched: int = 0
+    stored: int = 0
+    pages: int = 0
+
+
+def collect(rt: Runtime, brand_id: str, source_name: str) -> CollectReport:
+    """Fetch new mentions page by page; each page is stored with its cursor, atomically."""
+    brand = rt.brand(brand_id)
+    source = rt.sources[(brand_id, source_name)]
+    query = Query(brand.id, brand.keywords, brand.exclusions, brand.languages)
+    report = CollectReport()
+    with rt.sessions() as session:
+        cursor = load_cursor(session, brand_id, source_name)
+    more = True
+    while more and report.pages < MAX_PAGES:
+        batch = source.fetch(query, cursor)
+        report.pages += 1
+        mentions = rt.matchers[brand_id].select(batch.mentions)
+        report.fetched += len(batch.mentions)
+        report.matched += len(mentions)
+        with rt.sessions.begin() as session:
+            known = stored_keys(session, mentions)
+            fresh = [m for m in mentions if m.key not in known]
+            scores = rt.scorer.score([m.text for m in fresh])
+            sentiments = dict(zip((m.key for m in fresh), scores, strict=True))
+            report.stored += store_mentions(session, brand_id, mentions, sentiments)
+            if batch.cursor is not None:
+                save_cursor(session, brand_id, source_name, batch.cursor)
+        cursor, more = batch.cursor, batch.more
+    logger.info(
+        "collected %s/%s: %d fetched, %d about the brand, %d new",
+        brand_id,
+        source_name,
+        report.fetched,
+        report.matched,
+        report.stored,
+    )
+    return report
+
+
+def detect(rt: Runtime, brand_id: str) -> list[AlertEvent]:
+    """Run the brand's detector at the current time and update its incident."""
+    brand = rt.brand(brand_id)
+    notifiers = list(rt.outbox.notifiers)
+    with rt.sessions.begin() as session:
+        return detect_brand(session, brand, rt.detectors[brand_id], notifiers, rt.clock())
+
+
+def deliver(rt: Runtime, wait_seconds: float = 0.0) -> DeliveryReport:
+    """Deliver due outbox rows; optionally wait up to `wait_seconds` for short retries."""
+    deadline = time.monotonic() + wait_seconds
+    total = rt.outbox.deliver_due()
+    while wait_seconds > 0:
+        due = rt.outbox.next_due()
+        if due is None:
+            break
+        pause = (due - rt.clock()).total_seconds()
+        if time.monotonic() + pause > deadline:
+            break
+        time.sleep(max(0.0, pause))
+        report = rt.outbox.deliver_due()
+        total.sent += report.sent
+        total.retrying = report.retrying
+        total.errors.update(report.errors)
+    return total

@@ -1,0 +1,77 @@
+"""Everything a running Pulso holds: settings, database, scorer, sources, detectors, outbox."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.sentiment import Scorer, build_scorer
+from monitor.db import make_engine, migrate, session_factory
+from monitor.detection import Detector, NegativeSpikeRule
+from monitor.matching import BrandMatcher
+from monitor.outbox import Outbox
+from monitor.records import utcnow
+from monitor.settings import BrandSettings, Settings
+from notifiers import NOTIFIERS, Notifier
+from sources import SOURCES, Source
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The live objects of one Pulso process, built once from validated settings."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    scorer: Scorer
+    sources: dict[tuple[str, str], Source]
+    matchers: dict[str, BrandMatcher]
+    detectors: dict[str, Detector]
+    outbox: Outbox
+    clock: Callable[[], datetime]
+
+    def brand(self, brand_id: str) -> BrandSettings:
+        """A brand's settings by id."""
+        return next(b for b in self.settings.brands if b.id == brand_id)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+
+def build_runtime(
+    settings: Settings,
+    clock: Callable[[], datetime] = utcnow,
+    notifiers: Mapping[str, Notifier] | None = None,
+) -> Runtime:
+    """Connect, migrate and build every component the settings ask for."""
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    if notifiers is None:
+        notifiers = {
+            name: NOTIFIERS[name](config) for name, config in settings.notifiers.enabled().items()
+        }
+    sentiment = settings.sentiment
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        scorer=build_scorer(sentiment.engine, sentiment.negative_below, sentiment.positive_above),
+        sources={
+            (brand.id, name): SOURCES[name](config)
+            for brand in settings.brands
+            for name, config in brand.sources.enabled().items()
+        },
+        matchers={b.id: BrandMatcher(b.keywords, b.exclusions) for b in settings.brands},
+        detectors={b.id: NegativeSpikeRule(b.detector) for b in settings.brands},
+        outbox=Outbox(sessions=sessions, notifiers=notifiers, clock=clock),
+        clock=clock,
+    )

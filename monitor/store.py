@@ -1,0 +1,187 @@
+"""Reading and writing mentions, cursors and bucket counts (parameterised queries only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from models.sentiment import Sentiment
+from monitor.records import Mention, utcnow
+from monitor.schema import CursorRow, MentionBrandRow, MentionRow
+
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMention:
+    """A stored mention as the detector and the alerts see it."""
+
+    text: str
+    url: str | None
+    source: str
+    author: str | None
+    created_at: datetime
+    engagement: int
+    score: float
+    is_repost: bool
+
+
+def _insert_ignoring_conflicts(
+    session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str]
+) -> None:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(
+            f"database {dialect!r} is not supported; use SQLite or PostgreSQL"
+        )
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    for start in range(0, len(rows), CHUNK):
+        statement = insert(table).values(rows[start : start + CHUNK])
+        session.execute(statement.on_conflict_do_nothing(index_elements=keys))
+
+
+def stored_keys(session: Session, mentions: Sequence[Mention]) -> dict[tuple[str, str], int]:
+    """Ids of the given mentions that are already stored, by (source, external id)."""
+    found: dict[tuple[str, str], int] = {}
+    by_source: dict[str, list[str]] = {}
+    for mention in mentions:
+        by_source.setdefault(mention.source, []).append(mention.external_id)
+    for source, ids in by_source.items():
+        for start in range(0, len(ids), CHUNK):
+            rows = session.execute(
+                select(MentionRow.id, MentionRow.external_id).where(
+                    MentionRow.source == source,
+                    MentionRow.external_id.in_(ids[start : start + CHUNK]),
+                )
+            )
+            found.update({(source, external_id): id_ for id_, external_id in rows})
+    return found
+
+
+def store_mentions(
+    session: Session,
+    brand: str,
+    mentions: Sequence[Mention],
+    sentiments: Mapping[tuple[str, str], Sentiment],
+) -> int:
+    """Store the mentions that `sentiments` scores and link all `mentions` to `brand`.
+
+    Returns how many brand links are new. Runs inside the caller's transaction.
+    """
+    now = utcnow()
+    rows = [_mention_row(m, sentiments[m.key], now) for m in mentions if m.key in sentiments]
+    _insert_ignoring_conflicts(session, MentionRow.__table__, rows, ["source", "external_id"])
+    ids = stored_keys(session, mentions)
+    links = [
+        {"mention_id": ids[m.key], "brand": brand, "created_ts": int(m.created_at.timestamp())}
+        for m in mentions
+    ]
+    before = _count_links(session, brand, ids.values())
+    _insert_ignoring_conflicts(session, MentionBrandRow.__table__, links, ["mention_id", "brand"])
+    return _count_links(session, brand, ids.values()) - before
+
+
+def _count_links(session: Session, brand: str, ids: Iterable[int]) -> int:
+    id_list = list(ids)
+    total = 0
+    for start in range(0, len(id_list), CHUNK):
+        total += (
+            session.scalar(
+                select(func.count()).where(
+                    MentionBrandRow.brand == brand,
+                    MentionBrandRow.mention_id.in_(id_list[start : start + CHUNK]),
+                )
+            )
+            or 0
+        )
+    return total
+
+
+def _mention_row(mention: Mention, sentiment: Sentiment, now: datetime) -> dict[str, Any]:
+    row = {name: getattr(mention, name) for name in Mention.__dataclass_fields__}
+    row.update(
+        collected_at=now,
+        lang=mention.lang or sentiment.lang,
+        sentiment_label=sentiment.label,
+        sentiment_score=sentiment.score,
+        sentiment_confidence=sentiment.confidence,
+        sentiment_engine=sentiment.engine,
+    )
+    return row
+
+
+def load_cursor(session: Session, brand: str, source: str) -> str | None:
+    """The cursor a (brand, source) collection resumes from, if any."""
+    row = session.get(CursorRow, (brand, source))
+    return row.value if row else None
+
+
+def save_cursor(session: Session, brand: str, source: str, value: str) -> None:
+    """Record the new cursor (in the same transaction as the mentions it produced)."""
+    row = session.get(CursorRow, (brand, source))
+    if row is None:
+        session.add(CursorRow(brand=brand, source=source, value=value, updated_at=utcnow()))
+    else:
+        row.value, row.updated_at = value, utcnow()
+
+
+def bucket_counts(
+    session: Session, brand: str, start: datetime, end: datetime, bucket_seconds: int
+) -> dict[int, tuple[int, int]]:
+    """(total, negative) per bucket index (epoch seconds // bucket) in [start, end)."""
+    bucket = (MentionBrandRow.created_ts // bucket_seconds).label("bucket")
+    negative = func.sum(case((MentionRow.sentiment_label == "negative", 1), else_=0))
+    rows = session.execute(
+        select(bucket, func.count(), negative)
+        .join(MentionRow, MentionRow.id == MentionBrandRow.mention_id)
+        .where(
+            MentionBrandRow.brand == brand,
+            MentionBrandRow.created_ts >= int(start.timestamp()),
+            MentionBrandRow.created_ts < int(end.timestamp()),
+        )
+        .group_by(bucket)
+    )
+    return {int(b): (int(total), int(neg or 0)) for b, total, neg in rows}
+
+
+def negatives_between(
+    session: Session, brand: str, start: datetime, end: datetime, limit: int = 500
+) -> list[StoredMention]:
+    """Negative mentions of `brand` in [start, end), most engaging and most negative first."""
+    engagement = MentionRow.likes + MentionRow.reposts + MentionRow.replies
+    rows = session.execute(
+        select(MentionRow, engagement)
+        .join(MentionBrandRow, MentionRow.id == MentionBrandRow.mention_id)
+        .where(
+            and_(
+                MentionBrandRow.brand == brand,
+                MentionBrandRow.created_ts >= int(start.timestamp()),
+                MentionBrandRow.created_ts < int(end.timestamp()),
+                MentionRow.sentiment_label == "negative",
+            )
+        )
+        .order_by(engagement.desc(), MentionRow.sentiment_score, MentionRow.id)
+        .limit(limit)
+    )
+    return [
+        StoredMention(
+            text=row.text,
+            url=row.url,
+            source=row.source,
+            author=row.author_handle,
+            created_at=row.created_at,
+            engagement=int(eng or 0),
+            score=row.sentiment_score,
+            is_repost=row.is_repost,
+        )
+        for row, eng in rows
+    ]

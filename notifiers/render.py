@@ -1,0 +1,89 @@
+"""Turn alert events into words: plain text for consoles and notification fallbacks."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from monitor.events import AlertEvent
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPACE = re.compile(r"\s+")
+
+RULE_TITLES = {"negative_spike": "negative spike", "volume_spike": "volume spike"}
+
+
+def clean(text: str, limit: int = 280) -> str:
+    """Untrusted text on one line, without control characters, cut at `limit` characters."""
+    flat = _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip() + "…"
+
+
+def hhmm(iso: str) -> str:
+    """A timestamp as `HH:MM UTC`."""
+    return datetime.fromisoformat(iso).strftime("%H:%M UTC")
+
+
+def minutes_between(start: str, end: str) -> int:
+    """Whole minutes from `start` to `end`."""
+    delta = datetime.fromisoformat(end) - datetime.fromisoformat(start)
+    return max(0, round(delta.total_seconds() / 60))
+
+
+def duration(minutes: int) -> str:
+    """`1 h 20 min` style durations."""
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if hours else f"{rest} min"
+
+
+def title(event: AlertEvent) -> str:
+    """`Paquetto: negative spike (critical)`."""
+    rule = RULE_TITLES.get(event.rule, event.rule)
+    return f"{event.brand_name}: {rule} ({event.severity})"
+
+
+def why(event: AlertEvent) -> str:
+    """One sentence saying why the alert fired, in counts people can check."""
+    minutes = minutes_between(event.window_start, event.window_end)
+    return (
+        f"{event.observed_negative} negative mentions in the last {minutes} min, "
+        f"usually {event.expected_negative:.0f} at this time of day; "
+        f"negative share {event.negative_share:.0%} (usually {event.usual_share:.0%}); "
+        f"{event.observed_total} mentions in all; since {hhmm(event.started_at)}."
+    )
+
+
+def resolution(event: AlertEvent) -> str:
+    """What the incident amounted to, once it is over."""
+    end = event.resolved_at or event.window_end
+    lasted = duration(minutes_between(event.started_at, end))
+    return (
+        f"Back to normal at {hhmm(end)}. Lasted {lasted}; peak {event.peak_negative} "
+        f"negative mentions per window; {event.total_negative} negative mentions in all."
+    )
+
+
+def sources_line(event: AlertEvent) -> str:
+    """`x 40 · bluesky 12` — where the window's negative mentions came from."""
+    ordered = sorted(event.sources.items(), key=lambda item: (-item[1], item[0]))
+    return " · ".join(f"{name} {count}" for name, count in ordered)
+
+
+def plain_text(event: AlertEvent) -> str:
+    """The whole alert as plain text (console output)."""
+    if event.kind == "resolved":
+        return f"RESOLVED {title(event)} — {resolution(event)}"
+    head = "ESCALATED" if event.kind == "escalated" else "ALERT"
+    lines = [f"{head} {title(event)}", f"  Why: {why(event)}"]
+    if event.sources:
+        lines.append(f"  Sources: {sources_line(event)}")
+    for example in event.examples:
+        author = f"@{clean(example.author, 60)}" if example.author else "someone"
+        link = f" {clean(example.url, 300)}" if example.url else ""
+        lines.append(f'  - "{clean(example.text)}" ({author} on {example.source}){link}')
+    return "\n".join(lines)

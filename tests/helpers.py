@@ -1,0 +1,91 @@
+"""Builders for test data: small, deterministic mention series and config files."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+END = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+
+ORDINARY = [
+    ("positive", "I love ACME, great service as always"),
+    ("positive", "ACME delivered early, thank you so much!"),
+    ("neutral", "Ordered a lamp from ACME today"),
+    ("neutral", "Does ACME deliver on Sundays?"),
+    ("neutral", "ACME van parked outside the office"),
+    ("negative", "ACME support was terrible today"),
+]
+HOSTILE = "<!channel> ACME & co LOST my parcel, worst service ever <@U024BE7LH> @here"
+
+
+def mention(i: int, text: str, at: datetime, **extra: Any) -> dict[str, Any]:
+    """One flat mention object, as a replay file holds it."""
+    data: dict[str, Any] = {
+        "source": "x",
+        "external_id": f"{1_800_000_000_000_000_000 + i}",
+        "url": f"https://x.com/user{i % 50}/status/{1_800_000_000_000_000_000 + i}",
+        "author_handle": f"user{i % 50}",
+        "author_name": f"User {i % 50}",
+        "text": text,
+        "lang": "en",
+        "created_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "likes": 0,
+        "reposts": 0,
+        "replies": 0,
+    }
+    data.update(extra)
+    return data
+
+
+def series(
+    end: datetime = END, days: int = 8, per_bucket: int = 1, spike: int = 40, seed: int = 7
+) -> list[dict[str, Any]]:
+    """Ordinary chatter every 5 minutes for `days`, then `spike` complaints in the last 15 min."""
+    rng = random.Random(seed)
+    items: list[dict[str, Any]] = []
+    start = end - timedelta(days=days)
+    t, i = start, 0
+    while t < end - timedelta(minutes=15):
+        for _ in range(per_bucket):
+            _, text = ORDINARY[rng.randrange(len(ORDINARY))]
+            items.append(mention(i, text, t + timedelta(seconds=rng.randrange(300))))
+            i += 1
+        t += timedelta(minutes=5)
+    for k in range(spike):
+        at = end - timedelta(minutes=15) + timedelta(seconds=int(k * 880 / max(spike, 1)))
+        text = f"ACME lost my parcel again, worst service ever, so angry (order {k})"
+        items.append(mention(i, text, at))
+        i += 1
+    items.append(mention(i, HOSTILE, end - timedelta(minutes=2), likes=500, reposts=90))
+    items.sort(key=lambda m: m["created_at"])
+    return items
+
+
+def write_jsonl(path: Path, items: list[dict[str, Any]]) -> Path:
+    """Write mention objects one per line."""
+    path.write_text("".join(json.dumps(m) + "\n" for m in items), encoding="utf-8")
+    return path
+
+
+def write_config(path: Path, replay: Path, database: Path, **extra: Any) -> Path:
+    """A config for one brand, ACME, replaying `replay`."""
+    config: dict[str, Any] = {
+        "database_url": f"sqlite:///{database}",
+        "brands": [
+            {
+                "id": "acme",
+                "name": "ACME",
+                "keywords": ["ACME", "@acme"],
+                "sources": {"replay": {"path": str(replay), "align": "now"}},
+            }
+        ],
+        "notifiers": {"console": {}},
+    }
+    config.update(extra)
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
