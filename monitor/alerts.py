@@ -57,7 +57,7 @@ def detect_brand(
         events.append(_event("resolved", session, brand, alert, finding))
     for event in events:
         logger.info("alert #%d %s for %s (%s)", event.alert_id, event.kind, brand.id, event.rule)
-        enqueue(session, event, notifiers)
+        enqueue(session, event, notifiers, now)
     return events
 
 

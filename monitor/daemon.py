@@ -63,13 +63,14 @@ def plan_jobs(rt: Runtime) -> list[JobSpec]:
     return jobs
 
 
-def run_once(rt: Runtime) -> int:
+def run_once(rt: Runtime, delivery_wait: float = ONCE_DELIVERY_WAIT) -> int:
     """One full cycle: collect every source, detect every brand, deliver the outbox.
 
+    Waits up to `delivery_wait` seconds for short retries (a Slack rate limit, say).
     Returns how many jobs failed (each is logged).
     """
     failed = sum(not job.run() for job in plan_jobs(rt) if job.id != "deliver")
-    report = pipeline.deliver(rt, wait_seconds=ONCE_DELIVERY_WAIT)
+    report = pipeline.deliver(rt, wait_seconds=delivery_wait)
     logger.info(
         "cycle done: %d alert messages delivered, %d waiting for retry",
         report.sent,

@@ -29,9 +29,8 @@ MAX_DELAY = 900.0
 PERMANENT_DELAY = 1800.0
 
 
-def enqueue(session: Session, event: AlertEvent, notifiers: list[str]) -> None:
+def enqueue(session: Session, event: AlertEvent, notifiers: list[str], now: datetime) -> None:
     """Queue `event` for each notifier, in the caller's transaction (intent before delivery)."""
-    now = utcnow()
     for name in notifiers:
         key = f"alert:{event.alert_id}:{event.kind}:{event.severity}:{name}"
         session.add(

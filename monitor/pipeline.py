@@ -75,16 +75,16 @@ def deliver(rt: Runtime, wait_seconds: float = 0.0) -> DeliveryReport:
     """Deliver due outbox rows; optionally wait up to `wait_seconds` for short retries."""
     deadline = time.monotonic() + wait_seconds
     total = rt.outbox.deliver_due()
-    while wait_seconds > 0:
+    while True:
         due = rt.outbox.next_due()
         if due is None:
             break
-        pause = (due - rt.clock()).total_seconds()
+        pause = max(0.05, (due - rt.outbox.clock()).total_seconds())
         if time.monotonic() + pause > deadline:
             break
-        time.sleep(max(0.0, pause))
+        time.sleep(pause)
         report = rt.outbox.deliver_due()
         total.sent += report.sent
-        total.retrying = report.retrying
+        total.retrying, total.blocked = report.retrying, report.blocked
         total.errors.update(report.errors)
     return total

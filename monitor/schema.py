@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -75,8 +76,8 @@ class MentionRow(Base):
     is_quote: Mapped[bool] = mapped_column(default=False)
     parent_id: Mapped[str | None] = mapped_column(String(300))
     sentiment_label: Mapped[str] = mapped_column(String(8))
-    sentiment_score: Mapped[float]
-    sentiment_confidence: Mapped[float]
+    sentiment_score: Mapped[float] = mapped_column(Float)
+    sentiment_confidence: Mapped[float] = mapped_column(Float)
     sentiment_engine: Mapped[str] = mapped_column(String(32))
 
 

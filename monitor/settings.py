@@ -123,7 +123,7 @@ class Settings(Frozen):
     """Everything Pulso needs to run, validated."""
 
     database_url: str = DEFAULT_DATABASE_URL
-    brands: tuple[BrandSettings, ...] = Field(min_length=1)
+    brands: tuple[BrandSettings, ...]
     sentiment: SentimentSettings = SentimentSettings()
     detector: DetectorSettings = DetectorSettings()
     notifiers: NotifiersModel = Field(
@@ -131,24 +131,21 @@ class Settings(Frozen):
     )
     deliver_interval_seconds: int = Field(default=15, ge=1)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _brand_detector_defaults(cls, data: Any) -> Any:
-        # A brand's `detector` overrides only the keys it names.
-        if not isinstance(data, dict) or not isinstance(data.get("brands"), list):
-            return data
-        base = data.get("detector") or {}
-        if not isinstance(base, dict):
-            return data
+    @model_validator(mode="after")
+    def _brand_detector_defaults(self) -> Settings:
+        # A brand's `detector` overrides only the keys it names; the rest are global.
         brands = []
-        for brand in data["brands"]:
-            if isinstance(brand, dict) and isinstance(brand.get("detector", {}), dict):
-                brand = {**brand, "detector": {**base, **brand.get("detector", {})}}
-            brands.append(brand)
-        return {**data, "brands": brands}
+        for brand in self.brands:
+            own = brand.detector.model_dump(include=brand.detector.model_fields_set)
+            merged = DetectorSettings.model_validate({**self.detector.model_dump(), **own})
+            brands.append(brand.model_copy(update={"detector": merged}))
+        object.__setattr__(self, "brands", tuple(brands))
+        return self
 
     @model_validator(mode="after")
     def _unique_brands(self) -> Settings:
+        if not self.brands:
+            raise ValueError("`brands` must list at least one brand")
         ids = [b.id for b in self.brands]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
@@ -165,7 +162,7 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
         raw["database_url"] = environ[DATABASE_URL_VAR]
     raw = _slack_from_environment(raw, environ)
     try:
-        return Settings.model_validate(raw)
+        return Settings.model_validate(raw, context={"environ": environ})
     except ValidationError as exc:
         errors = [f"{name}: {where(e['loc'])}: {explain(e)}" for e in exc.errors()]
         raise ConfigError(errors) from None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from monitor.events import AlertEvent
-from monitor.secrets import read_secret, require_secret
+from monitor.secrets import environment, read_secret, require_secret
 from notifiers.base import Notifier, NotifierSettings, PermanentError, RetryableError
 from notifiers.slack_format import alert_blocks, fallback_text, update_blocks
 
@@ -58,21 +58,23 @@ class SlackSettings(NotifierSettings):
 
     @field_validator("channel", mode="before")
     @classmethod
-    def _channel(cls, value: object) -> object:
-        channel = read_secret(CHANNEL_VAR) or value
+    def _channel(cls, value: object, info: ValidationInfo) -> object:
+        channel = read_secret(CHANNEL_VAR, environment(info.context)) or value
         if not channel:
             raise ValueError(f"missing: set notifiers.slack.channel or {CHANNEL_VAR}")
         return channel
 
     @field_validator("token", mode="before")
     @classmethod
-    def _token(cls, value: object) -> str:
-        return require_secret(TOKEN_VAR, value)
+    def _token(cls, value: object, info: ValidationInfo) -> str:
+        return require_secret(TOKEN_VAR, value, environment(info.context))
 
     @field_validator("api_url", mode="before")
     @classmethod
-    def _api_url(cls, value: object) -> object:
-        url = read_secret(API_URL_VAR) or value or "https://slack.com/api/"
+    def _api_url(cls, value: object, info: ValidationInfo) -> object:
+        url = (
+            read_secret(API_URL_VAR, environment(info.context)) or value or "https://slack.com/api/"
+        )
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         return url if url.endswith("/") else url + "/"
