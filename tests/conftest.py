@@ -28,7 +28,7 @@ def _is_loopback(address: Any) -> bool:
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail any connection that is not to loopback or a local socket file."""
+    """Fail any lookup or connection that is not for loopback or a local socket file."""
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
 
@@ -44,6 +44,15 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         check(sock, address)
         return real_connect_ex(sock, address)
 
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        # Name lookups are traffic too (and leak which service a test would reach).
+        if host is not None and not _is_loopback(host if isinstance(host, str) else host.decode()):
+            raise NetworkBlocked(f"test tried to resolve {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
 
