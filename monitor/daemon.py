@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from types import FrameType
-from typing import Any
 
 from monitor import pipeline
 from monitor.records import utcnow
@@ -79,7 +78,7 @@ def run_once(rt: Runtime, delivery_wait: float = ONCE_DELIVERY_WAIT) -> int:
     return failed
 
 
-def run_forever(rt: Runtime, ready: threading.Event | None = None) -> None:
+def run_forever(rt: Runtime) -> None:
     """Run the scheduler until SIGTERM or SIGINT; the running job finishes first."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -110,14 +109,6 @@ def run_forever(rt: Runtime, ready: threading.Event | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    if ready is not None:
-        scheduler.add_listener(lambda _event: ready.set(), mask=_scheduler_started_mask())
     logger.info("scheduler started with %d jobs", len(scheduler.get_jobs()))
     scheduler.start()
     logger.info("stopped cleanly")
-
-
-def _scheduler_started_mask() -> Any:
-    from apscheduler.events import EVENT_SCHEDULER_STARTED
-
-    return EVENT_SCHEDULER_STARTED

@@ -41,7 +41,6 @@ class SentimentSettings(Frozen):
     engine: Literal["vader"] = "vader"
     negative_below: float = Field(default=-0.05, ge=-1, le=0)
     positive_above: float = Field(default=0.05, ge=0, le=1)
-    batch_size: int = Field(default=256, ge=1)
 
 
 class DetectorSettings(Frozen):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,18 +35,22 @@ class StoredMention:
 
 def _insert_ignoring_conflicts(
     session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str]
-) -> None:
+) -> int:
+    """Insert rows, skipping those whose `keys` exist; return how many were inserted."""
     if not rows:
-        return
+        return 0
     dialect = session.get_bind().dialect.name
     if dialect not in ("postgresql", "sqlite"):
         raise NotImplementedError(
             f"database {dialect!r} is not supported; use SQLite or PostgreSQL"
         )
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    inserted = 0
     for start in range(0, len(rows), CHUNK):
         statement = insert(table).values(rows[start : start + CHUNK])
-        session.execute(statement.on_conflict_do_nothing(index_elements=keys))
+        result = session.execute(statement.on_conflict_do_nothing(index_elements=keys))
+        inserted += max(0, getattr(result, "rowcount", 0))
+    return inserted
 
 
 def stored_keys(session: Session, mentions: Sequence[Mention]) -> dict[tuple[str, str], int]:
@@ -85,25 +89,9 @@ def store_mentions(
         {"mention_id": ids[m.key], "brand": brand, "created_ts": int(m.created_at.timestamp())}
         for m in mentions
     ]
-    before = _count_links(session, brand, ids.values())
-    _insert_ignoring_conflicts(session, MentionBrandRow.__table__, links, ["mention_id", "brand"])
-    return _count_links(session, brand, ids.values()) - before
-
-
-def _count_links(session: Session, brand: str, ids: Iterable[int]) -> int:
-    id_list = list(ids)
-    total = 0
-    for start in range(0, len(id_list), CHUNK):
-        total += (
-            session.scalar(
-                select(func.count()).where(
-                    MentionBrandRow.brand == brand,
-                    MentionBrandRow.mention_id.in_(id_list[start : start + CHUNK]),
-                )
-            )
-            or 0
-        )
-    return total
+    return _insert_ignoring_conflicts(
+        session, MentionBrandRow.__table__, links, ["mention_id", "brand"]
+    )
 
 
 def _mention_row(mention: Mention, sentiment: Sentiment, now: datetime) -> dict[str, Any]:
