@@ -31,7 +31,7 @@ def _slack_text(message: dict[str, object]) -> str:
 def test_spike_reaches_slack_with_counts_and_escaped_example(
     acme_config: Path, slack_env: FakeSlack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["run", "--config", str(acme_config), "--once"]) == 0
+    assert main(["--log-level", "DEBUG", "run", "--config", str(acme_config), "--once"]) == 0
 
     assert len(slack_env.messages) == 1
     message = slack_env.messages[0]
@@ -52,9 +52,11 @@ def test_spike_reaches_slack_with_counts_and_escaped_example(
     assert "<!channel>" not in text and "<@U024BE7LH>" not in text and "<!here>" not in text
     assert "@here" not in text  # a word joiner splits the bare broadcast word
     # The console shows the same alert.
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "ALERT ACME: negative spike" in out
     assert HOSTILE.split(" worst")[0] in out
+    assert "posted to Slack" in err
+    assert slack_env.token not in out + err  # even at DEBUG, the token is never logged
 
 
 def test_rerunning_the_same_replay_stores_nothing_twice_and_alerts_once(

@@ -1,0 +1,64 @@
+"""The same pipeline on the real PostgreSQL server (127.0.0.1:5432), in a throwaway database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, func, select, text
+
+from monitor.daemon import run_once
+from monitor.runtime import build_runtime
+from monitor.schema import AlertRow, Base, MentionRow
+from monitor.settings import load_settings
+from tests.fakes.slack_api import FakeSlack
+from tests.helpers import series, write_config, write_jsonl
+
+SERVER = os.environ.get("PULSO_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new empty database on the local server, dropped afterwards."""
+    admin = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    name = f"pulso_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL server at {SERVER}: {exc}")
+    try:
+        yield f"{SERVER}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_pipeline_on_postgres(
+    tmp_path: Path, postgres_url: str, slack_env: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PULSO_DATABASE_URL", postgres_url)
+    replay = write_jsonl(tmp_path / "acme.jsonl", series())
+    config = write_config(tmp_path / "pulso.yaml", replay, tmp_path / "unused.db")
+    settings = load_settings(config)
+    assert settings.database_url == postgres_url
+    for _ in range(2):
+        rt = build_runtime(settings)
+        assert run_once(rt, delivery_wait=0) == 0
+        rt.close()
+    rt = build_runtime(settings)
+    with rt.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    with rt.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(MentionRow)) == len(series())
+        assert session.scalar(select(func.count()).select_from(AlertRow)) == 1
+    rt.close()
+    assert len(slack_env.messages) == 1
