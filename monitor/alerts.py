@@ -85,12 +85,14 @@ def _open(session: Session, brand: BrandSettings, finding: Finding, now: datetim
 def _event(
     kind: EventKind, session: Session, brand: BrandSettings, alert: AlertRow, finding: Finding
 ) -> AlertEvent:
-    window = negatives_between(session, brand.id, finding.window_start, finding.window_end)
+    window: list[StoredMention] = []
     total_negative = 0
     if kind == "resolved":
         end = alert.resolved_at or finding.window_end
         counts = bucket_counts(session, brand.id, alert.started_at, end, 60)
         total_negative = sum(negative for _, negative in counts.values())
+    else:
+        window = negatives_between(session, brand.id, finding.window_start, finding.window_end)
     return AlertEvent(
         kind=kind,
         alert_id=alert.id,
@@ -108,8 +110,8 @@ def _event(
         negative_share=finding.negative_share,
         usual_share=finding.usual_share,
         z=finding.z,
-        examples=tuple(_examples(window)) if kind != "resolved" else (),
-        sources=dict(Counter(m.source for m in window)) if kind != "resolved" else {},
+        examples=tuple(_examples(window)),
+        sources=dict(Counter(m.source for m in window)),
         peak_negative=alert.peak_negative,
         total_negative=total_negative,
         resolved_at=alert.resolved_at.isoformat() if alert.resolved_at else None,

@@ -38,13 +38,18 @@ class JobSpec:
         return True
 
 
-def plan_jobs(rt: Runtime) -> list[JobSpec]:
-    """The jobs the settings ask for, with ids that stay the same across restarts."""
+def plan_jobs(rt: Runtime, wake: Callable[[str], object] | None = None) -> list[JobSpec]:
+    """The jobs the settings ask for, with ids that stay the same across restarts.
+
+    `wake(job_id)` runs a job now: new mentions wake their brand's detector, and new
+    alert events wake delivery, so an alert does not wait for the next tick.
+    """
+    wake = wake or (lambda _job_id: None)
     jobs = [
         JobSpec(
             f"collect:{brand}:{name}",
             source.settings.interval_seconds,
-            partial(pipeline.collect, rt, brand, name),
+            partial(_collect, rt, brand, name, wake),
         )
         for (brand, name), source in rt.sources.items()
     ]
@@ -52,7 +57,7 @@ def plan_jobs(rt: Runtime) -> list[JobSpec]:
         JobSpec(
             f"detect:{brand.id}",
             brand.detector.bucket_minutes * 60,
-            partial(pipeline.detect, rt, brand.id),
+            partial(_detect, rt, brand.id, wake),
         )
         for brand in rt.settings.brands
     ]
@@ -60,6 +65,16 @@ def plan_jobs(rt: Runtime) -> list[JobSpec]:
         JobSpec("deliver", rt.settings.deliver_interval_seconds, partial(pipeline.deliver, rt))
     )
     return jobs
+
+
+def _collect(rt: Runtime, brand: str, source: str, wake: Callable[[str], object]) -> None:
+    if pipeline.collect(rt, brand, source).stored:
+        wake(f"detect:{brand}")
+
+
+def _detect(rt: Runtime, brand: str, wake: Callable[[str], object]) -> None:
+    if pipeline.detect(rt, brand):
+        wake("deliver")
 
 
 def run_once(rt: Runtime, delivery_wait: float = ONCE_DELIVERY_WAIT) -> int:
@@ -89,7 +104,12 @@ def run_forever(rt: Runtime) -> None:
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
     )
     start: datetime = utcnow()
-    for job in plan_jobs(rt):
+
+    def wake(job_id: str) -> None:
+        # Thread-safe; max_instances=1 still holds, so nothing runs twice at once.
+        scheduler.modify_job(job_id, next_run_time=utcnow())
+
+    for job in plan_jobs(rt, wake):
         scheduler.add_job(
             job.run,
             "interval",

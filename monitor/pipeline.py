@@ -43,11 +43,13 @@ def collect(rt: Runtime, brand_id: str, source_name: str) -> CollectReport:
         mentions = rt.matchers[brand_id].select(batch.mentions)
         report.fetched += len(batch.mentions)
         report.matched += len(mentions)
-        with rt.sessions.begin() as session:
+        with rt.sessions() as session:
             known = stored_keys(session, mentions)
-            fresh = [m for m in mentions if m.key not in known]
-            scores = rt.scorer.score([m.text for m in fresh])
-            sentiments = dict(zip((m.key for m in fresh), scores, strict=True))
+        # Score outside the write transaction: a slow model must not hold the database.
+        fresh = [m for m in mentions if m.key not in known]
+        scores = rt.scorer.score([m.text for m in fresh])
+        sentiments = dict(zip((m.key for m in fresh), scores, strict=True))
+        with rt.sessions.begin() as session:
             report.stored += store_mentions(session, brand_id, mentions, sentiments)
             if batch.cursor is not None:
                 save_cursor(session, brand_id, source_name, batch.cursor)
