@@ -1,20 +1,22 @@
-"""Sentiment scoring behind one interface: `score(texts) -> list[Sentiment]`."""
+"""Sentiment scoring behind one interface: `score(texts) -> list[Sentiment]`.
+
+Engines implement `predict(texts, langs)` on normalised, distinct, non-empty texts;
+`CachingScorer` wraps any engine with normalisation, language detection, a cache
+(reposts and copypasta cost nothing) and the empty-text rule.
+"""
 
 from __future__ import annotations
 
-import logging
-import re
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
-logger = logging.getLogger(__name__)
+from models.normalize import normalize
 
 Label = Literal["negative", "neutral", "positive"]
-
-_URL = re.compile(r"https?://\S+")
-_SPACE = re.compile(r"\s+")
+LABELS: tuple[Label, ...] = ("negative", "neutral", "positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +31,7 @@ class Sentiment:
 
 
 class Scorer(Protocol):
-    """Anything that scores a batch of texts, in order."""
+    """Anything that scores a batch of raw texts, in order."""
 
     name: str
 
@@ -38,9 +40,14 @@ class Scorer(Protocol):
         ...
 
 
-def normalize(text: str) -> str:
-    """Text as a scorer should see it: URLs replaced, whitespace folded."""
-    return _SPACE.sub(" ", _URL.sub("http", text)).strip()
+class Engine(Protocol):
+    """A sentiment model: normalised, distinct, non-empty texts in; one result each out."""
+
+    name: str
+
+    def predict(self, texts: Sequence[str], langs: Sequence[str | None]) -> list[Sentiment]:
+        """Score `texts`; `langs[i]` is the detected language of `texts[i]`, if known."""
+        ...
 
 
 def label_for(score: float, negative_below: float, positive_above: float) -> Label:
@@ -52,48 +59,49 @@ def label_for(score: float, negative_below: float, positive_above: float) -> Lab
     return "neutral"
 
 
-class VaderScorer:
-    """VADER (English word list): fast, no download; Spanish mostly comes out neutral."""
+def from_probabilities(probs: Sequence[float], lang: str | None, engine: str) -> Sentiment:
+    """A Sentiment from (negative, neutral, positive) probabilities."""
+    best = max(range(3), key=lambda i: probs[i])
+    score = float(probs[2]) - float(probs[0])
+    return Sentiment(LABELS[best], round(score, 4), round(float(probs[best]), 4), lang, engine)
 
-    name = "vader"
 
-    def __init__(self, negative_below: float = -0.05, positive_above: float = 0.05) -> None:
-        self.negative_below = negative_below
-        self.positive_above = positive_above
-        self._analyzer: Any = None
+LanguageDetector = Callable[[Sequence[str]], list[str | None]]
+
+
+class CachingScorer:
+    """Normalise, detect language, score each distinct text once, remember recent results."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        detect: LanguageDetector | None = None,
+        cache_size: int = 50_000,
+    ) -> None:
+        self.engine = engine
+        self.name = engine.name
+        self.detect = detect
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Sentiment] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _load(self) -> Any:
-        with self._lock:
-            if self._analyzer is None:
-                from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-                self._analyzer = SentimentIntensityAnalyzer()
-            return self._analyzer
-
     def score(self, texts: Sequence[str]) -> list[Sentiment]:
-        """Score each distinct normalised text once (reposts cost nothing)."""
-        analyzer = self._load()
-        cache: dict[str, Sentiment] = {}
-        results: list[Sentiment] = []
-        for text in texts:
-            key = normalize(text)
-            if key not in cache:
-                compound = float(analyzer.polarity_scores(key)["compound"])
-                label = label_for(compound, self.negative_below, self.positive_above)
-                confidence = abs(compound) if label != "neutral" else 1.0 - abs(compound)
-                cache[key] = Sentiment(label, compound, round(confidence, 4), None, self.name)
-            results.append(cache[key])
-        return results
+        """One Sentiment per text, in order; empty texts are neutral with no language."""
+        keys = [normalize(t) for t in texts]
+        with self._lock:
+            known = {k: self._cache[k] for k in set(keys) if k in self._cache}
+        todo = sorted({k for k in keys if k and k not in known})
+        if todo:
+            langs = self.detect(todo) if self.detect else [None] * len(todo)
+            results = self.engine.predict(todo, langs)
+            fresh = dict(zip(todo, results, strict=True))
+            known.update(fresh)
+            self._remember(fresh)
+        empty = Sentiment("neutral", 0.0, 1.0, None, self.name)
+        return [known[k] if k else empty for k in keys]
 
-
-ENGINES: dict[str, type[VaderScorer]] = {"vader": VaderScorer}
-
-
-def build_scorer(engine: str, negative_below: float, positive_above: float) -> Scorer:
-    """The scorer a configuration names."""
-    try:
-        cls = ENGINES[engine]
-    except KeyError:
-        raise ValueError(f"unknown sentiment engine {engine!r}; known: {sorted(ENGINES)}") from None
-    return cls(negative_below=negative_below, positive_above=positive_above)
+    def _remember(self, fresh: dict[str, Sentiment]) -> None:
+        with self._lock:
+            self._cache.update(fresh)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)

@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.sentiment import Scorer, build_scorer
+from models.engines import build_scorer
+from models.sentiment import Scorer
 from monitor.db import make_engine, migrate, session_factory
 from monitor.detection import Detector, NegativeSpikeRule
 from monitor.matching import BrandMatcher

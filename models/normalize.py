@@ -1,0 +1,27 @@
+"""Text as the models see it: the same normalisation for every engine, and its cache key."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_HANDLE = re.compile(r"(?<![\w@])@\w{1,50}")
+_SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+URL_TOKEN = "http"
+USER_TOKEN = "@user"
+
+
+def normalize(text: str) -> str:
+    """URLs and @handles to placeholders, HTML entities decoded, emoji kept, spaces folded.
+
+    The placeholders are the ones the Cardiff tweet models were trained with.
+    """
+    text = unicodedata.normalize("NFC", html.unescape(text))
+    text = _CONTROL.sub(" ", text)
+    text = _URL.sub(URL_TOKEN, text)
+    text = _HANDLE.sub(USER_TOKEN, text)
+    return _SPACE.sub(" ", text).strip()
