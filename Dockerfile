@@ -14,6 +14,7 @@ FROM python:3.11-slim-bookworm
 ENV PATH=/opt/pulso/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 \
+    HF_HUB_DISABLE_PROGRESS_BARS=1 \
     PULSO_CONFIG=/config/pulso.yaml \
     PULSO_DATABASE_URL=sqlite:////data/pulso.db
 COPY --from=build /opt/pulso /opt/pulso

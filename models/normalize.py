@@ -10,6 +10,7 @@ _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<![\w@])@\w{1,50}")
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HEART = re.compile(r"<3+")
 
 URL_TOKEN = "http"
 USER_TOKEN = "@user"
@@ -18,10 +19,14 @@ USER_TOKEN = "@user"
 def normalize(text: str) -> str:
     """URLs and @handles to placeholders, HTML entities decoded, emoji kept, spaces folded.
 
+    `<3` becomes a heart emoji.
+
     The placeholders are the ones the Cardiff tweet models were trained with.
     """
     text = unicodedata.normalize("NFC", html.unescape(text))
     text = _CONTROL.sub(" ", text)
+    # "<3" is a heart: as an emoji it means the same, and "<" stops looking like praise.
+    text = _HEART.sub("\u2764", text)
     text = _URL.sub(URL_TOKEN, text)
     text = _HANDLE.sub(USER_TOKEN, text)
     return _SPACE.sub(" ", text).strip()

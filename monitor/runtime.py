@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.engines import build_scorer
+from models.engines import EngineOptions, build_scorer
 from models.sentiment import Scorer
 from monitor.db import make_engine, migrate, session_factory
 from monitor.detection import Detector, NegativeSpikeRule
@@ -65,7 +65,18 @@ def build_runtime(
         settings=settings,
         engine=engine,
         sessions=sessions,
-        scorer=build_scorer(sentiment.engine, sentiment.negative_below, sentiment.positive_above),
+        scorer=build_scorer(
+            EngineOptions(
+                engine=sentiment.engine,
+                model=sentiment.model,
+                threads=sentiment.threads,
+                batch_size=sentiment.batch_size,
+                allow_download=sentiment.allow_download,
+                languages=settings.languages(),
+                negative_below=sentiment.negative_below,
+                positive_above=sentiment.positive_above,
+            )
+        ),
         sources={
             (brand.id, name): SOURCES[name](config)
             for brand in settings.brands

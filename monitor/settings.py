@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
@@ -36,11 +36,15 @@ class Frozen(BaseModel):
 
 
 class SentimentSettings(Frozen):
-    """Which engine scores mentions, and where the label boundaries lie."""
+    """Which engine scores mentions (see README: Sentiment engines)."""
 
-    engine: Literal["vader"] = "vader"
-    negative_below: float = Field(default=-0.05, ge=-1, le=0)
-    positive_above: float = Field(default=0.05, ge=0, le=1)
+    engine: Literal["auto", "embedded", "vader", "transformer"] = "auto"
+    model: str | None = Field(default=None, description="transformer: local folder or hub id")
+    threads: int | None = Field(default=None, ge=1, le=256)
+    batch_size: int = Field(default=32, ge=1, le=1024)
+    allow_download: bool = False
+    negative_below: float = Field(default=-0.05, ge=-1, le=0, description="vader only")
+    positive_above: float = Field(default=0.05, ge=0, le=1, description="vader only")
 
 
 class DetectorSettings(Frozen):
@@ -107,7 +111,9 @@ class BrandSettings(Frozen):
     name: str = Field(min_length=1)
     keywords: tuple[str, ...] = Field(min_length=1)
     exclusions: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ("en", "es")
+    languages: tuple[Annotated[str, Field(pattern=r"^[a-z]{2}$")], ...] = Field(
+        default=("en", "es"), min_length=1
+    )
     sources: SourcesModel
     detector: DetectorSettings = DetectorSettings()
 
@@ -140,6 +146,10 @@ class Settings(Frozen):
             brands.append(brand.model_copy(update={"detector": merged}))
         object.__setattr__(self, "brands", tuple(brands))
         return self
+
+    def languages(self) -> tuple[str, ...]:
+        """Every language some brand expects, in order of first mention."""
+        return tuple(dict.fromkeys(lang for brand in self.brands for lang in brand.languages))
 
     @model_validator(mode="after")
     def _unique_brands(self) -> Settings:
