@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.themes import MIN_ITEMS, OTHER_LABEL, ThemeInput, build_themes
 from monitor.detection import Detector, Finding
-from monitor.events import AlertEvent, EventKind, Example
+from monitor.events import AlertEvent, EventKind, Example, ThemeSummary
 from monitor.outbox import enqueue
 from monitor.schema import AlertRow
 from monitor.settings import BrandSettings
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 FIRING, RESOLVED = "firing", "resolved"
 EXAMPLES = 3
+THEMES = 3
 
 
 def detect_brand(
@@ -112,9 +114,50 @@ def _event(
         z=finding.z,
         examples=tuple(_examples(window)),
         sources=dict(Counter(m.source for m in window)),
+        touchpoints=dict(Counter(t for m in window for t in m.touchpoints)),
+        themes=_themes(window, brand),
         peak_negative=alert.peak_negative,
         total_negative=total_negative,
         resolved_at=alert.resolved_at.isoformat() if alert.resolved_at else None,
+    )
+
+
+def _themes(window: list[StoredMention], brand: BrandSettings) -> tuple[ThemeSummary, ...]:
+    """The window's complaints grouped into a few labelled themes (not "other")."""
+    if len(window) < MIN_ITEMS:
+        return ()
+    items = [
+        ThemeInput(
+            id=str(m.id),
+            text=m.text,
+            label="negative",
+            lang=m.lang,
+            engagement=m.engagement,
+            touchpoints=m.touchpoints,
+            url=m.url,
+        )
+        for m in window
+    ]
+    by_id = {str(m.id): m for m in window}
+    themes = build_themes(items, max_themes=4, examples=2, ignore_terms=brand.keywords)
+    return tuple(
+        ThemeSummary(
+            label=theme.label,
+            size=theme.size,
+            examples=tuple(_example(by_id[e.id]) for e in theme.examples),
+        )
+        for theme in themes[:THEMES]
+        if theme.label != OTHER_LABEL
+    )
+
+
+def _example(mention: StoredMention) -> Example:
+    return Example(
+        text=mention.text,
+        url=mention.url,
+        source=mention.source,
+        author=mention.author,
+        created_at=mention.created_at.isoformat(),
     )
 
 
@@ -126,15 +169,7 @@ def _examples(window: list[StoredMention]) -> list[Example]:
         if mention.is_repost or key in seen:
             continue
         seen.add(key)
-        picked.append(
-            Example(
-                text=mention.text,
-                url=mention.url,
-                source=mention.source,
-                author=mention.author,
-                created_at=mention.created_at.isoformat(),
-            )
-        )
+        picked.append(_example(mention))
         if len(picked) == EXAMPLES:
             break
     return picked

@@ -21,6 +21,15 @@ class Example:
 
 
 @dataclass(frozen=True, slots=True)
+class ThemeSummary:
+    """A group of similar complaints: a keyword label, how many, and a post or two."""
+
+    label: str
+    size: int
+    examples: tuple[Example, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class AlertEvent:
     """One change in an incident's life, queued in the outbox for every notifier."""
 
@@ -42,6 +51,8 @@ class AlertEvent:
     z: float
     examples: tuple[Example, ...] = ()
     sources: dict[str, int] = field(default_factory=dict)
+    touchpoints: dict[str, int] = field(default_factory=dict)
+    themes: tuple[ThemeSummary, ...] = ()
     peak_negative: int = 0
     total_negative: int = 0
     resolved_at: str | None = None
@@ -55,4 +66,12 @@ class AlertEvent:
         """Rebuild an event from its outbox payload."""
         values = dict(data)
         values["examples"] = tuple(Example(**e) for e in values.get("examples", ()))
+        values["themes"] = tuple(
+            ThemeSummary(
+                label=t["label"],
+                size=t["size"],
+                examples=tuple(Example(**e) for e in t.get("examples", ())),
+            )
+            for t in values.get("themes", ())
+        )
         return cls(**values)

@@ -49,8 +49,10 @@ def collect(rt: Runtime, brand_id: str, source_name: str) -> CollectReport:
         fresh = [m for m in mentions if m.key not in known]
         scores = rt.scorer.score([m.text for m in fresh])
         sentiments = dict(zip((m.key for m in fresh), scores, strict=True))
+        tags = rt.tagger.tag_many([m.text for m in fresh]) if rt.tagger else []
+        touchpoints = dict(zip((m.key for m in fresh), tags, strict=False))
         with rt.sessions.begin() as session:
-            report.stored += store_mentions(session, brand_id, mentions, sentiments)
+            report.stored += store_mentions(session, brand_id, mentions, sentiments, touchpoints)
             if batch.cursor is not None:
                 save_cursor(session, brand_id, source_name, batch.cursor)
         cursor, more = batch.cursor, batch.more

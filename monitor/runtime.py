@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.engines import EngineOptions, build_scorer
 from models.sentiment import Scorer
+from models.touchpoints import TouchpointTagger, load_taxonomy
 from monitor.db import make_engine, migrate, session_factory
 from monitor.detection import Detector, NegativeSpikeRule
 from monitor.matching import BrandMatcher
@@ -37,6 +38,7 @@ class Runtime:
     detectors: dict[str, Detector]
     outbox: Outbox
     clock: Callable[[], datetime]
+    tagger: TouchpointTagger | None = None
 
     def brand(self, brand_id: str) -> BrandSettings:
         """A brand's settings by id."""
@@ -86,4 +88,7 @@ def build_runtime(
         detectors={b.id: NegativeSpikeRule(b.detector) for b in settings.brands},
         outbox=Outbox(sessions=sessions, notifiers=notifiers, clock=clock),
         clock=clock,
+        tagger=TouchpointTagger(load_taxonomy(settings.touchpoints))
+        if settings.touchpoints
+        else None,
     )

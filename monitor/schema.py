@@ -95,6 +95,18 @@ class MentionBrandRow(Base):
     created_ts: Mapped[int] = mapped_column(BigInteger)
 
 
+class MentionTouchpointRow(Base):
+    """The customer-journey touchpoints a mention is about (delivery, billing, app...)."""
+
+    __tablename__ = "mention_touchpoints"
+    __table_args__ = (Index("ix_mention_touchpoints_touchpoint", "touchpoint"),)
+
+    mention_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True
+    )
+    touchpoint: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
 class CursorRow(Base):
     """Where each (brand, source) collection resumes."""
 

@@ -135,6 +135,10 @@ class Settings(Frozen):
         default_factory=lambda: NotifiersModel.model_validate({"console": {}})
     )
     deliver_interval_seconds: int = Field(default=15, ge=1)
+    touchpoints: str | None = Field(
+        default=None,
+        description="taxonomy file, relative to this config; default touchpoints.yaml beside it",
+    )
 
     @model_validator(mode="after")
     def _brand_detector_defaults(self) -> Settings:
@@ -150,6 +154,12 @@ class Settings(Frozen):
     def languages(self) -> tuple[str, ...]:
         """Every language some brand expects, in order of first mention."""
         return tuple(dict.fromkeys(lang for brand in self.brands for lang in brand.languages))
+
+    @model_validator(mode="after")
+    def _taxonomy_readable(self) -> Settings:
+        if self.touchpoints is not None and not Path(self.touchpoints).is_file():
+            raise ValueError(f"touchpoints: no taxonomy file at {self.touchpoints}")
+        return self
 
     @model_validator(mode="after")
     def _unique_brands(self) -> Settings:
@@ -170,11 +180,20 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
     if environ.get(DATABASE_URL_VAR):
         raw["database_url"] = environ[DATABASE_URL_VAR]
     raw = _slack_from_environment(raw, environ)
+    raw = _touchpoints_file(raw, Path(path))
     try:
-        return Settings.model_validate(raw, context={"environ": environ})
+        settings = Settings.model_validate(raw, context={"environ": environ})
     except ValidationError as exc:
         errors = [f"{name}: {where(e['loc'])}: {explain(e)}" for e in exc.errors()]
         raise ConfigError(errors) from None
+    if settings.touchpoints:
+        from models.touchpoints import TaxonomyError, load_taxonomy
+
+        try:
+            load_taxonomy(settings.touchpoints)
+        except TaxonomyError as exc:
+            raise ConfigError(exc.errors) from None
+    return settings
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -194,6 +213,17 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError([f"{path}: (top level): expected a mapping of settings"])
     return data
+
+
+def _touchpoints_file(raw: dict[str, Any], config: Path) -> dict[str, Any]:
+    # Relative to the config file; by default the touchpoints.yaml beside it, if any.
+    value = raw.get("touchpoints")
+    if value is None:
+        beside = config.parent / "touchpoints.yaml"
+        return {**raw, "touchpoints": str(beside)} if beside.exists() else raw
+    if isinstance(value, str) and value:
+        return {**raw, "touchpoints": str(config.parent / value)}
+    return raw
 
 
 def _slack_from_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:

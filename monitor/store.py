@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from models.sentiment import Sentiment
 from monitor.records import Mention, utcnow
-from monitor.schema import CursorRow, MentionBrandRow, MentionRow
+from monitor.schema import CursorRow, MentionBrandRow, MentionRow, MentionTouchpointRow
 
 CHUNK = 500
 
@@ -23,6 +23,9 @@ CHUNK = 500
 class StoredMention:
     """A stored mention as the detector and the alerts see it."""
 
+    id: int
+    lang: str | None
+    touchpoints: tuple[str, ...]
     text: str
     url: str | None
     source: str
@@ -76,15 +79,26 @@ def store_mentions(
     brand: str,
     mentions: Sequence[Mention],
     sentiments: Mapping[tuple[str, str], Sentiment],
+    touchpoints: Mapping[tuple[str, str], Sequence[str]] | None = None,
 ) -> int:
     """Store the mentions that `sentiments` scores and link all `mentions` to `brand`.
 
-    Returns how many brand links are new. Runs inside the caller's transaction.
+    `touchpoints` tags new mentions. Returns how many brand links are new. Runs inside
+    the caller's transaction.
     """
     now = utcnow()
     rows = [_mention_row(m, sentiments[m.key], now) for m in mentions if m.key in sentiments]
     _insert_ignoring_conflicts(session, MentionRow.__table__, rows, ["source", "external_id"])
     ids = stored_keys(session, mentions)
+    tags = [
+        {"mention_id": ids[key], "touchpoint": touchpoint}
+        for key, found in (touchpoints or {}).items()
+        if key in ids
+        for touchpoint in found
+    ]
+    _insert_ignoring_conflicts(
+        session, MentionTouchpointRow.__table__, tags, ["mention_id", "touchpoint"]
+    )
     links = [
         {"mention_id": ids[m.key], "brand": brand, "created_ts": int(m.created_at.timestamp())}
         for m in mentions
@@ -159,9 +173,13 @@ def negatives_between(
         )
         .order_by(engagement.desc(), MentionRow.sentiment_score, MentionRow.id)
         .limit(limit)
-    )
+    ).all()
+    tags = touchpoints_of(session, [row.id for row, _ in rows])
     return [
         StoredMention(
+            id=row.id,
+            lang=row.lang,
+            touchpoints=tags.get(row.id, ()),
             text=row.text,
             url=row.url,
             source=row.source,
@@ -173,3 +191,17 @@ def negatives_between(
         )
         for row, eng in rows
     ]
+
+
+def touchpoints_of(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """The touchpoints of each given mention id (ids without any are left out)."""
+    found: dict[int, list[str]] = {}
+    for start in range(0, len(ids), CHUNK):
+        rows = session.execute(
+            select(MentionTouchpointRow.mention_id, MentionTouchpointRow.touchpoint)
+            .where(MentionTouchpointRow.mention_id.in_(ids[start : start + CHUNK]))
+            .order_by(MentionTouchpointRow.mention_id, MentionTouchpointRow.touchpoint)
+        )
+        for mention_id, touchpoint in rows:
+            found.setdefault(mention_id, []).append(touchpoint)
+    return {k: tuple(v) for k, v in found.items()}

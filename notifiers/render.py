@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from monitor.events import AlertEvent
+from monitor.events import AlertEvent, Example
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACE = re.compile(r"\s+")
@@ -68,10 +68,22 @@ def resolution(event: AlertEvent) -> str:
     )
 
 
-def sources_line(event: AlertEvent) -> str:
-    """`x 40 · bluesky 12` — where the window's negative mentions came from."""
-    ordered = sorted(event.sources.items(), key=lambda item: (-item[1], item[0]))
+def counts_line(counts: dict[str, int]) -> str:
+    """`x 40 · bluesky 12`, largest first."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return " · ".join(f"{name} {count}" for name, count in ordered)
+
+
+def sources_line(event: AlertEvent) -> str:
+    """Where the window's negative mentions came from."""
+    return counts_line(event.sources)
+
+
+def example_line(example: Example) -> str:
+    """`"text" (@author on x) url` on one line."""
+    author = f"@{clean(example.author, 60)}" if example.author else "someone"
+    link = f" {clean(example.url, 300)}" if example.url else ""
+    return f'"{clean(example.text)}" ({author} on {example.source}){link}'
 
 
 def plain_text(event: AlertEvent) -> str:
@@ -82,8 +94,11 @@ def plain_text(event: AlertEvent) -> str:
     lines = [f"{head} {title(event)}", f"  Why: {why(event)}"]
     if event.sources:
         lines.append(f"  Sources: {sources_line(event)}")
-    for example in event.examples:
-        author = f"@{clean(example.author, 60)}" if example.author else "someone"
-        link = f" {clean(example.url, 300)}" if example.url else ""
-        lines.append(f'  - "{clean(example.text)}" ({author} on {example.source}){link}')
+    if event.touchpoints:
+        lines.append(f"  Touchpoints: {counts_line(event.touchpoints)}")
+    for theme in event.themes:
+        lines.append(f"  Theme: {clean(theme.label, 80)} ({theme.size} posts)")
+        lines.extend(f"    - {example_line(e)}" for e in theme.examples)
+    if not event.themes:
+        lines.extend(f"  - {example_line(e)}" for e in event.examples)
     return "\n".join(lines)

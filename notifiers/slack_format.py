@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.events import AlertEvent, Example
-from notifiers.render import clean, resolution, sources_line, title, why
+from notifiers.render import clean, counts_line, resolution, sources_line, title, why
 
 # Slack only turns <!channel>, <!here>, <@U…> into pings, and escaping `<` defeats those;
 # a word joiner also keeps bare "@channel" inert if a workspace parses names.
@@ -58,7 +58,13 @@ def alert_blocks(event: AlertEvent) -> list[dict[str, Any]]:
     ]
     if event.sources:
         blocks.append(_mrkdwn(f"*Sources:* {escape(sources_line(event))}"))
-    if event.examples:
+    if event.touchpoints:
+        blocks.append(_mrkdwn(f"*Touchpoints:* {escape(counts_line(event.touchpoints))}"))
+    for theme in event.themes:
+        examples = "\n".join(_example_line(e) for e in theme.examples)
+        head = f"*Theme: {escape(clean(theme.label, 80))}* ({theme.size} posts)"
+        blocks.append(_mrkdwn(f"{head}\n{examples}"))
+    if event.examples and not event.themes:
         lines = "\n".join(_example_line(e) for e in event.examples)
         blocks.append(_mrkdwn(f"*Example posts*\n{lines}"))
     context = f"Pulso · alert #{event.alert_id} · brand `{escape(event.brand)}`"

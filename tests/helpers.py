@@ -21,6 +21,14 @@ ORDINARY = [
     ("negative", "ACME support was terrible today"),
 ]
 HOSTILE = "<!channel> ACME & co LOST my parcel, worst service ever <@U024BE7LH> @here"
+COMPLAINTS = [
+    "ACME lost my parcel again, worst service ever, so angry (order {k})",
+    "Tracking says delivered but my ACME parcel never arrived. Terrible!",
+    "ACME marked my package as delivered and it is nowhere. Awful service",
+    "Third time ACME loses a parcel of mine, I hate this (order {k})",
+    "Where is my parcel @acme?? Delivered my foot, worst courier ever",
+]
+TOUCHPOINTS = Path(__file__).parents[1] / "config" / "touchpoints.yaml"
 
 
 def mention(i: int, text: str, at: datetime, **extra: Any) -> dict[str, Any]:
@@ -58,7 +66,7 @@ def series(
         t += timedelta(minutes=5)
     for k in range(spike):
         at = end - timedelta(minutes=15) + timedelta(seconds=int(k * 880 / max(spike, 1)))
-        text = f"ACME lost my parcel again, worst service ever, so angry (order {k})"
+        text = COMPLAINTS[k % len(COMPLAINTS)].format(k=k)
         items.append(mention(i, text, at))
         i += 1
     items.append(mention(i, HOSTILE, end - timedelta(minutes=2), likes=500, reposts=90))
@@ -85,6 +93,7 @@ def write_config(path: Path, replay: Path, database: Path, **extra: Any) -> Path
             }
         ],
         "notifiers": {"console": {}},
+        "touchpoints": str(TOUCHPOINTS),
     }
     config.update(extra)
     path.write_text(yaml.safe_dump(config), encoding="utf-8")

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from monitor.cli import main
 from monitor.daemon import run_once
 from monitor.runtime import build_runtime
-from monitor.schema import AlertRow, MentionRow, OutboxRow
+from monitor.schema import AlertRow, MentionRow, MentionTouchpointRow, OutboxRow
 from monitor.settings import load_settings
 from tests.fakes.slack_api import FakeSlack
-from tests.helpers import HOSTILE, series, write_config, write_jsonl
+from tests.helpers import series, write_config, write_jsonl
 
 
 @pytest.fixture
@@ -51,10 +51,13 @@ def test_spike_reaches_slack_with_counts_and_escaped_example(
     assert "&lt;!channel&gt; ACME &amp; co LOST my parcel" in text
     assert "<!channel>" not in text and "<@U024BE7LH>" not in text and "<!here>" not in text
     assert "@here" not in text  # a word joiner splits the bare broadcast word
+    # It says what the complaints are about: touchpoints, and a theme with its size.
+    assert re.search(r"\*Touchpoints:\* delivery \d+", text), text
+    assert re.search(r"\*Theme: [^*]*parcel[^*]*\* \(\d+ posts\)", text), text
     # The console shows the same alert.
     out, err = capsys.readouterr()
     assert "ALERT ACME: negative spike" in out
-    assert HOSTILE.split(" worst")[0] in out
+    assert "Touchpoints: delivery" in out
     assert "posted to Slack" in err
     assert slack_env.token not in out + err  # even at DEBUG, the token is never logged
 
@@ -95,3 +98,14 @@ def test_demo_config_alerts_on_the_bundled_incident_only(
     out = capsys.readouterr().out
     assert "ALERT Paquetto: negative spike" in out
     assert "Nubento" not in out
+    # Spanish complaints count too (a word list would score them neutral).
+    assert re.search(r"Theme: .*\(\d+ posts\)", out)
+    with build_runtime(load_settings(config)).sessions() as session:
+        spanish = session.scalar(
+            select(func.count())
+            .select_from(MentionRow)
+            .where(MentionRow.lang == "es", MentionRow.sentiment_label == "negative")
+        )
+        tagged = session.scalar(select(func.count()).select_from(MentionTouchpointRow))
+    assert spanish and spanish > 200
+    assert tagged and tagged > 1000

@@ -63,8 +63,7 @@ def test_one_object_per_line_in_order() -> None:
 def test_real_command_with_the_default_engine(tmp_path: Path) -> None:
     source = tmp_path / "in.txt"
     source.write_bytes(
-        b"I hate this company, worst service ever\n\nMe encanta, gracias!!\n"
-        + b"\xfe\xff broken\n"
+        b"I hate this company, worst service ever\n\nMe encanta, gracias!!\n" + b"\xfe\xff broken\n"
     )
     done = subprocess.run(
         [sys.executable, "-m", "monitor.cli", "score", str(source)],
