@@ -11,6 +11,7 @@ _HANDLE = re.compile(r"(?<![\w@])@\w{1,50}")
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HEART = re.compile(r"<3+")
+_RETWEET = re.compile(r"^(?:RT\s+@\w{1,50}:?\s+)+")
 
 URL_TOKEN = "http"
 USER_TOKEN = "@user"
@@ -19,12 +20,14 @@ USER_TOKEN = "@user"
 def normalize(text: str) -> str:
     """URLs and @handles to placeholders, HTML entities decoded, emoji kept, spaces folded.
 
-    `<3` becomes a heart emoji.
+    `<3` becomes a heart emoji, and a leading `RT @handle:` is dropped.
 
     The placeholders are the ones the Cardiff tweet models were trained with.
     """
     text = unicodedata.normalize("NFC", html.unescape(text))
     text = _CONTROL.sub(" ", text)
+    # A retweet says what the original says: same text, scored once.
+    text = _RETWEET.sub("", text.lstrip())
     # "<3" is a heart: as an emoji it means the same, and "<" stops looking like praise.
     text = _HEART.sub("\u2764", text)
     text = _URL.sub(URL_TOKEN, text)
