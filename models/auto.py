@@ -48,10 +48,3 @@ class AutoEngine:
             for row, result in zip(hard, strong, strict=True):
                 results[row] = result
         return [r for r in results if r is not None]
-
-
-def agreement(a: Sequence[Sentiment], b: Sequence[Sentiment]) -> float:
-    """Share of texts on which two result lists agree (used by the benchmarks)."""
-    if not a:
-        return 1.0
-    return float(np.mean([x.label == y.label for x, y in zip(a, b, strict=True)]))

@@ -32,7 +32,7 @@ def build_engine(options: EngineOptions) -> Engine:
 
         return VaderEngine(options.negative_below, options.positive_above)
     if name == "transformer":
-        return _transformer(options, options.model)
+        return _transformer(options)
     if name in ("embedded", "auto"):
         from models.embedded import EmbeddedEngine
 
@@ -41,16 +41,16 @@ def build_engine(options: EngineOptions) -> Engine:
             return embedded
         from models.auto import AutoEngine
 
-        strong = _transformer(options, options.model) if options.model else None
+        strong = _transformer(options) if options.model else None
         return AutoEngine(embedded, strong)
     raise ValueError(f"unknown sentiment engine {name!r}; known: {', '.join(ENGINE_NAMES)}")
 
 
-def _transformer(options: EngineOptions, model: str | None) -> Engine:
+def _transformer(options: EngineOptions) -> Engine:
     from models.transformer import DEFAULT_MODEL, TransformerEngine
 
     return TransformerEngine(
-        model=model or DEFAULT_MODEL,
+        model=options.model or DEFAULT_MODEL,
         batch_size=options.batch_size,
         threads=options.threads,
         allow_download=options.allow_download,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,4 +73,3 @@ class Batch:
     mentions: list[Mention]
     cursor: str | None
     more: bool = False
-    notes: dict[str, Any] = field(default_factory=dict)
