@@ -1,4 +1,4 @@
-"""The `pulso` command: run the daemon, check a configuration."""
+"""The `pulso` command: run the daemon, check a configuration, score texts, backtest."""
 
 from __future__ import annotations
 
@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
         help="languages to tell apart (ISO 639-1, comma-separated)",
     )
     score.add_argument("--threads", type=int, default=None)
+    backtest = commands.add_parser(
+        "backtest", help="replay past counts or mentions through the detector"
+    )
+    from monitor.backtest_cli import add_arguments
+
+    add_arguments(backtest)
     return parser
 
 
@@ -54,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check_config(args.file)
     if args.command == "score":
         return score(args)
+    if args.command == "backtest":
+        from monitor.backtest_cli import run_backtest
+
+        return run_backtest(args)
     return run(args.config, once=args.once)
 
 

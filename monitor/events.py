@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-EventKind = Literal["opened", "escalated", "resolved"]
+EventKind = Literal["opened", "escalated", "updated", "resolved"]
 Severity = Literal["warning", "critical"]
 
 
@@ -56,6 +56,8 @@ class AlertEvent:
     peak_negative: int = 0
     total_negative: int = 0
     resolved_at: str | None = None
+    sequence: int = 0
+    new_themes: tuple[str, ...] = ()  # `updated`: the labels that just appeared
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the outbox payload)."""
@@ -74,4 +76,5 @@ class AlertEvent:
             )
             for t in values.get("themes", ())
         )
+        values["new_themes"] = tuple(values.get("new_themes", ()))
         return cls(**values)

@@ -14,7 +14,7 @@ from models.engines import EngineOptions, build_scorer
 from models.sentiment import Scorer
 from models.touchpoints import TouchpointTagger, load_taxonomy
 from monitor.db import make_engine, migrate, session_factory
-from monitor.detection import Detector, NegativeSpikeRule
+from monitor.detection import SpikeRule, build_rules
 from monitor.matching import BrandMatcher
 from monitor.outbox import Outbox
 from monitor.records import utcnow
@@ -35,7 +35,7 @@ class Runtime:
     scorer: Scorer
     sources: dict[tuple[str, str], Source]
     matchers: dict[str, BrandMatcher]
-    detectors: dict[str, Detector]
+    detectors: dict[str, list[SpikeRule]]
     outbox: Outbox
     clock: Callable[[], datetime]
     tagger: TouchpointTagger | None = None
@@ -85,7 +85,7 @@ def build_runtime(
             for name, config in brand.sources.enabled().items()
         },
         matchers={b.id: BrandMatcher(b.keywords, b.exclusions) for b in settings.brands},
-        detectors={b.id: NegativeSpikeRule(b.detector) for b in settings.brands},
+        detectors={b.id: build_rules(b.detector) for b in settings.brands},
         outbox=Outbox(sessions=sessions, notifiers=notifiers, clock=clock),
         clock=clock,
         tagger=TouchpointTagger(load_taxonomy(settings.touchpoints))

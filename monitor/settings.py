@@ -8,11 +8,20 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 from notifiers import NOTIFIERS, NotifierSettings
 from sources import SOURCES, SourceSettings
@@ -47,27 +56,100 @@ class SentimentSettings(Frozen):
     positive_above: float = Field(default=0.05, ge=0, le=1, description="vader only")
 
 
-class DetectorSettings(Frozen):
-    """Negative-spike rule thresholds (a brand may override any of them)."""
+class RuleSettings(Frozen):
+    """Thresholds of one spike rule; every condition must hold for it to fire."""
 
-    bucket_minutes: int = Field(default=5, ge=1, le=60)
-    window_minutes: int = Field(default=15, ge=1, le=240)
-    baseline_days: int = Field(default=7, ge=1, le=28)
-    min_count: int = Field(default=10, ge=1, description="negatives in the window, at least")
-    min_excess: int = Field(default=6, ge=0, description="negatives above the usual, at least")
-    z_warning: float = Field(default=4.0, gt=0)
-    z_critical: float = Field(default=8.0, gt=0)
-    share_margin: float = Field(default=0.10, ge=0, le=1)
-    cold_start_min_count: int = Field(default=25, ge=1)
-    resolve_after_minutes: int = Field(default=30, ge=0)
+    enabled: bool = True
+    min_count: int = Field(ge=1, description="counted mentions in the window, at least")
+    min_excess: int = Field(ge=0, description="mentions above the usual, at least")
+    z_warning: float = Field(gt=0, description="robust z over the baseline for a warning")
+    z_critical: float = Field(gt=0, description="... and for a critical alert")
+    cold_start_min_count: int = Field(ge=1, description="under cold_start_days of history")
 
     @model_validator(mode="after")
-    def _consistent(self) -> DetectorSettings:
-        if self.window_minutes % self.bucket_minutes:
-            raise ValueError("window_minutes must be a multiple of bucket_minutes")
+    def _levels(self) -> RuleSettings:
         if self.z_critical < self.z_warning:
             raise ValueError("z_critical must be at least z_warning")
         return self
+
+
+class NegativeRuleSettings(RuleSettings):
+    """`negative_spike`: a burst of negative mentions with an unusually negative share."""
+
+    min_count: int = Field(default=5, ge=1)
+    min_excess: int = Field(default=4, ge=0)
+    z_warning: float = Field(default=4.0, gt=0)
+    z_critical: float = Field(default=8.0, gt=0)
+    cold_start_min_count: int = Field(default=25, ge=1)
+    share_z: float = Field(
+        default=3.0, ge=0, description="binomial z of the share against its usual level"
+    )
+    share_margin: float = Field(default=0.05, ge=0, le=1, description="share points above usual")
+
+
+class VolumeRuleSettings(RuleSettings):
+    """`volume_spike`: far more mentions than usual, whatever their sentiment."""
+
+    min_count: int = Field(default=30, ge=1)
+    min_excess: int = Field(default=20, ge=0)
+    z_warning: float = Field(default=6.0, gt=0)
+    z_critical: float = Field(default=12.0, gt=0)
+    cold_start_min_count: int = Field(default=100, ge=1)
+
+
+class DetectorSettings(Frozen):
+    """How counts are bucketed and judged (a brand may override any key)."""
+
+    bucket_minutes: int = Field(default=5, ge=1, le=60)
+    window_minutes: int = Field(default=15, ge=1, le=240)
+    long_window_minutes: int | None = Field(
+        default=60, ge=1, le=1440, description="second window, for low-volume brands"
+    )
+    baseline_days: int = Field(default=7, ge=1, le=28)
+    weekly_after_days: int | None = Field(
+        default=28, ge=14, le=365, description="history that switches to hour-of-week"
+    )
+    cold_start_days: float = Field(default=2.0, ge=0, le=28)
+    pending_minutes: int = Field(
+        default=0, ge=0, le=240, description="must keep firing this long before it opens"
+    )
+    resolve_after_minutes: int = Field(default=30, ge=0)
+    z_resolve: float = Field(default=3.0, ge=0, description="below this z, the incident calms")
+    negative_spike: NegativeRuleSettings = NegativeRuleSettings()
+    volume_spike: VolumeRuleSettings = VolumeRuleSettings()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DetectorSettings:
+        for name in ("window_minutes", "long_window_minutes"):
+            value = getattr(self, name)
+            if value is not None and value % self.bucket_minutes:
+                raise ValueError(f"{name} must be a multiple of bucket_minutes")
+        return self
+
+    def rule(self, name: str) -> RuleSettings:
+        """The settings of rule `name`."""
+        found = getattr(self, name, None)
+        if not isinstance(found, RuleSettings):
+            raise KeyError(name)
+        return found
+
+
+RuleName = Literal["negative_spike", "volume_spike"]
+RULES: tuple[RuleName, ...] = ("negative_spike", "volume_spike")
+
+
+class Silence(Frozen):
+    """A planned quiet period: no new incident opens for these rules until `until`."""
+
+    until: AwareDatetime
+    start: AwareDatetime | None = None
+    rules: tuple[RuleName, ...] = RULES
+    reason: str = ""
+
+    def covers(self, rule: str, at: datetime) -> bool:
+        """Whether `rule` is silenced at `at`."""
+        started = self.start is None or self.start <= at
+        return rule in self.rules and started and at < self.until
 
 
 class SourcesBase(Frozen):
@@ -116,6 +198,11 @@ class BrandSettings(Frozen):
     )
     sources: SourcesModel
     detector: DetectorSettings = DetectorSettings()
+    silences: tuple[Silence, ...] = ()
+
+    def silenced(self, rule: str, at: datetime) -> bool:
+        """Whether a configured silence holds back new `rule` incidents at `at`."""
+        return any(s.covers(rule, at) for s in self.silences)
 
     @model_validator(mode="after")
     def _has_source(self) -> BrandSettings:
@@ -145,8 +232,9 @@ class Settings(Frozen):
         # A brand's `detector` overrides only the keys it names; the rest are global.
         brands = []
         for brand in self.brands:
-            own = brand.detector.model_dump(include=brand.detector.model_fields_set)
-            merged = DetectorSettings.model_validate({**self.detector.model_dump(), **own})
+            merged = DetectorSettings.model_validate(
+                _deep_merge(self.detector.model_dump(), explicit(brand.detector))
+            )
             brands.append(brand.model_copy(update={"detector": merged}))
         object.__setattr__(self, "brands", tuple(brands))
         return self
@@ -162,6 +250,19 @@ class Settings(Frozen):
         return self
 
     @model_validator(mode="after")
+    def _routes_name_known_brands(self) -> Settings:
+        ids = {b.id for b in self.brands}
+        for name, notifier in self.notifiers.enabled().items():
+            for index, route in enumerate(getattr(notifier, "routes", ())):
+                brand = getattr(route, "brand", None)
+                if brand is not None and brand not in ids:
+                    raise ValueError(
+                        f"notifiers.{name}.routes[{index}].brand: no brand {brand!r} "
+                        f"(brands: {', '.join(sorted(ids))})"
+                    )
+        return self
+
+    @model_validator(mode="after")
     def _unique_brands(self) -> Settings:
         if not self.brands:
             raise ValueError("`brands` must list at least one brand")
@@ -170,6 +271,25 @@ class Settings(Frozen):
         if duplicates:
             raise ValueError(f"brand ids must be unique: {', '.join(duplicates)}")
         return self
+
+
+def explicit(model: BaseModel) -> dict[str, Any]:
+    """The keys a user wrote, nested models included (not the defaults)."""
+    out: dict[str, Any] = {}
+    for name in model.model_fields_set:
+        value = getattr(model, name)
+        out[name] = explicit(value) if isinstance(value, BaseModel) else value
+    return out
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
@@ -184,7 +304,7 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
     try:
         settings = Settings.model_validate(raw, context={"environ": environ})
     except ValidationError as exc:
-        errors = [f"{name}: {where(e['loc'])}: {explain(e)}" for e in exc.errors()]
+        errors = [_error_line(name, e) for e in exc.errors()]
         raise ConfigError(errors) from None
     if settings.touchpoints:
         from models.touchpoints import TaxonomyError, load_taxonomy
@@ -237,6 +357,13 @@ def _slack_from_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> 
     if isinstance(notifiers, dict) and "slack" not in notifiers:
         return {**raw, "notifiers": {**notifiers, "slack": {}}}
     return raw
+
+
+def _error_line(name: str, error: Any) -> str:
+    message = explain(error)
+    if not error["loc"] and re.match(r"^[\w\[\]\.]+: ", message):
+        return f"{name}: {message}"  # a cross-key check that names its own key path
+    return f"{name}: {where(error['loc'])}: {message}"
 
 
 def where(loc: tuple[int | str, ...]) -> str:

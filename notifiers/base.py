@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from datetime import datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -15,11 +16,18 @@ class NotifierError(Exception):
 
 
 class RetryableError(NotifierError):
-    """Try again later (rate limit, outage, timeout); `retry_after` in seconds if known."""
+    """Try again later (rate limit, outage, timeout); `retry_after` in seconds if known.
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    `maybe_delivered` is true when the other side may have acted before failing (a
+    timeout, a 5xx): the next try must look for the message before sending it again.
+    """
+
+    def __init__(
+        self, message: str, retry_after: float | None = None, *, maybe_delivered: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.maybe_delivered = maybe_delivered
 
 
 class PermanentError(NotifierError):
@@ -48,8 +56,28 @@ class Notifier(abc.ABC):
         self.settings = settings
 
     @abc.abstractmethod
-    def send(self, event: AlertEvent, thread_ref: str | None) -> str | None:
-        """Deliver `event`; return a reference later events can thread under.
+    def send(self, event: AlertEvent, thread_ref: str | None, key: str | None = None) -> str | None:
+        """Deliver `event`; return a reference to what was delivered.
 
         `thread_ref` is what `send` returned for the incident's first event, if any.
+        `key` is the delivery's idempotency key, for notifiers that can tag their messages
+        with it so that `find_delivered` can recognise them.
         """
+
+    def find_delivered(
+        self, event: AlertEvent, key: str, thread_ref: str | None, since: datetime
+    ) -> str | None:
+        """The reference of a message an interrupted `send` left behind, if it can tell.
+
+        Called before sending again when an earlier try may have delivered (a crash or a
+        timeout after the request left); `since` is when the event was queued. The default
+        cannot tell, so the event is sent again.
+        """
+        return None
+
+    def follow_up(self, event: AlertEvent, thread_ref: str | None) -> None:
+        """Work after `event` is delivered (Slack: refresh the incident's first message).
+
+        Retried on its own, without sending the event again, so it must be safe to repeat.
+        """
+        return None

@@ -32,7 +32,7 @@ class ConsoleNotifier(Notifier):
         super().__init__(settings)
         self.stream = stream
 
-    def send(self, event: AlertEvent, thread_ref: str | None) -> str | None:
+    def send(self, event: AlertEvent, thread_ref: str | None, key: str | None = None) -> str | None:
         """Write the event and flush, so the alert shows at once."""
         stream = self.stream or sys.stdout
         with self._lock:

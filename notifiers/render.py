@@ -50,22 +50,48 @@ def title(event: AlertEvent) -> str:
 def why(event: AlertEvent) -> str:
     """One sentence saying why the alert fired, in counts people can check."""
     minutes = minutes_between(event.window_start, event.window_end)
+    share = f"negative share {event.negative_share:.0%} (usually {event.usual_share:.0%})"
+    since = f"since {hhmm(event.started_at)}"
+    if event.rule == "volume_spike":
+        return (
+            f"{event.observed_total} mentions in the last {minutes} min, of any sentiment, "
+            f"usually {event.expected_total:.0f} at this time of day; {share}; {since}."
+        )
     return (
         f"{event.observed_negative} negative mentions in the last {minutes} min, "
-        f"usually {event.expected_negative:.0f} at this time of day; "
-        f"negative share {event.negative_share:.0%} (usually {event.usual_share:.0%}); "
-        f"{event.observed_total} mentions in all; since {hhmm(event.started_at)}."
+        f"usually {event.expected_negative:.0f} at this time of day; {share}; "
+        f"{event.observed_total} mentions in all; {since}."
     )
+
+
+def lasted(event: AlertEvent) -> str:
+    """How long a resolved incident lasted, e.g. `1 h 20 min`."""
+    return duration(minutes_between(event.started_at, event.resolved_at or event.window_end))
 
 
 def resolution(event: AlertEvent) -> str:
     """What the incident amounted to, once it is over."""
     end = event.resolved_at or event.window_end
-    lasted = duration(minutes_between(event.started_at, end))
     return (
-        f"Back to normal at {hhmm(end)}. Lasted {lasted}; peak {event.peak_negative} "
+        f"Back to normal at {hhmm(end)}. Lasted {lasted(event)}; peak {event.peak_negative} "
         f"negative mentions per window; {event.total_negative} negative mentions in all."
     )
+
+
+def status(event: AlertEvent) -> str:
+    """The incident's state after `event`: `🔴 Open · critical` or `✅ Resolved after 20 min`."""
+    if event.kind == "resolved":
+        return f"✅ Resolved after {lasted(event)}"
+    icon = "🔴" if event.severity == "critical" else "🟠"
+    line = f"{icon} Open · {event.severity}"
+    if event.kind == "escalated":
+        line += f" · escalated at {hhmm(event.window_end)}"
+    return line
+
+
+def themes_line(event: AlertEvent) -> str:
+    """`late delivery (12) · refund (5)`: the incident's current themes."""
+    return " · ".join(f"{clean(t.label, 80)} ({t.size})" for t in event.themes)
 
 
 def counts_line(counts: dict[str, int]) -> str:
@@ -90,6 +116,13 @@ def plain_text(event: AlertEvent) -> str:
     """The whole alert as plain text (console output)."""
     if event.kind == "resolved":
         return f"RESOLVED {title(event)} — {resolution(event)}"
+    if event.kind == "updated":
+        fresh = f": {clean(', '.join(event.new_themes), 160)}" if event.new_themes else ""
+        lines = [f"NEW THEME {title(event)}{fresh}"]
+        for theme in event.themes:
+            lines.append(f"  Theme: {clean(theme.label, 80)} ({theme.size} posts)")
+            lines.extend(f"    - {example_line(e)}" for e in theme.examples)
+        return "\n".join(lines)
     head = "ESCALATED" if event.kind == "escalated" else "ALERT"
     lines = [f"{head} {title(event)}", f"  Why: {why(event)}"]
     if event.sources:

@@ -44,9 +44,9 @@ def test_missing_key_names_file_and_path(tmp_path: Path) -> None:
 
 
 def test_wrong_type_names_file_and_path(tmp_path: Path) -> None:
-    text = GOOD + "detector:\n  min_count: lots\n"
+    text = GOOD + "detector:\n  negative_spike:\n    min_count: lots\n"
     (error,) = _errors(tmp_path, text)
-    assert error.startswith(f"{tmp_path / 'pulso.yaml'}: detector.min_count: ")
+    assert error.startswith(f"{tmp_path / 'pulso.yaml'}: detector.negative_spike.min_count: ")
     assert "integer" in error
 
 
@@ -114,11 +114,25 @@ def test_database_url_from_environment(tmp_path: Path) -> None:
 def test_brand_detector_overrides_only_what_it_names(tmp_path: Path) -> None:
     path = tmp_path / "pulso.yaml"
     text = GOOD.replace(
-        "    keywords: [ACME]\n", "    keywords: [ACME]\n    detector: {min_count: 3}\n"
+        "    keywords: [ACME]\n",
+        "    keywords: [ACME]\n    detector: {negative_spike: {min_count: 3}}\n",
     )
-    path.write_text(text + "detector:\n  baseline_days: 5\n", encoding="utf-8")
-    brand = load_settings(path, environ={}).brands[0]
-    assert (brand.detector.min_count, brand.detector.baseline_days) == (3, 5)
+    glob = "detector:\n  baseline_days: 5\n  negative_spike: {z_warning: 5}\n"
+    path.write_text(text + glob, encoding="utf-8")
+    detector = load_settings(path, environ={}).brands[0].detector
+    assert (detector.negative_spike.min_count, detector.baseline_days) == (3, 5)
+    assert detector.negative_spike.z_warning == 5  # the global value the brand did not name
+    assert detector.volume_spike.z_warning == 6  # the default
+
+
+def test_silences_need_a_time_zone_and_a_known_rule(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "    keywords: [ACME]\n",
+        "    keywords: [ACME]\n    silences: [{until: '2026-12-01T00:00:00', rules: [loud]}]\n",
+    )
+    errors = _errors(tmp_path, text)
+    assert any("brands[0].silences[0].until:" in e and "timezone" in e for e in errors)
+    assert any("brands[0].silences[0].rules[0]:" in e for e in errors)
 
 
 def test_settings_are_frozen(tmp_path: Path) -> None:
@@ -160,3 +174,14 @@ def test_daemon_refuses_to_start_on_bad_config(
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope\.yaml: cannot read the file"):
         load_settings(tmp_path / "nope.yaml")
+
+
+def test_slack_routes_must_name_configured_brands(tmp_path: Path) -> None:
+    text = GOOD + (
+        "notifiers:\n  slack:\n    channel: '#cx'\n    routes: [{brand: acmee, channel: '#acme'}]\n"
+    )
+    path = tmp_path / "pulso.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={"PULSO_SLACK_BOT_TOKEN": "xoxb-test"})
+    assert "notifiers.slack.routes[0].brand: no brand 'acmee' (brands: acme)" in str(caught.value)

@@ -264,3 +264,94 @@ def test_form_encoded_body_is_parsed(fake_slack: FakeSlack, client: WebClient) -
     assert call["headers"]["content-type"] == "application/x-www-form-urlencoded"
     assert call["body"]["text"] == "form"
     assert call["body"]["blocks"] == []
+
+
+META = {"event_type": "pulso_alert", "event_payload": {"key": "alert:1:0:slack"}}
+
+
+def test_history_is_newest_first_and_shows_metadata_only_when_asked(
+    fake_slack: FakeSlack, client: WebClient
+) -> None:
+    first = client.chat_postMessage(channel="C0PULSO", text="first", metadata=META)
+    client.chat_postMessage(channel="C0PULSO", text="reply", thread_ts=first["ts"])
+    client.chat_postMessage(channel="#alerts", text="elsewhere")
+    second = client.chat_postMessage(channel="C0PULSO", text="second")
+
+    plain = client.conversations_history(channel="C0PULSO")
+    assert [m["ts"] for m in plain["messages"]] == [second["ts"], first["ts"]]  # no replies
+    assert plain["has_more"] is False
+    assert "metadata" not in plain["messages"][1]
+    assert plain["messages"][1]["reply_count"] == 1
+    full = client.conversations_history(channel="C0PULSO", include_all_metadata=True)
+    assert full["messages"][1]["metadata"] == META
+    assert full["messages"][1]["type"] == "message"
+    assert fake_slack.messages[0]["metadata"] == META
+
+
+def test_history_ranges_and_cursor_pages(client: WebClient) -> None:
+    stamps = [client.chat_postMessage(channel="C0PULSO", text=f"m{i}")["ts"] for i in range(5)]
+    newer = client.conversations_history(channel="C0PULSO", oldest=stamps[2])
+    assert [m["ts"] for m in newer["messages"]] == stamps[:2:-1]
+    one = client.conversations_history(
+        channel="C0PULSO", oldest=stamps[1], latest=stamps[1], inclusive=True, limit=1
+    )
+    assert [m["ts"] for m in one["messages"]] == [stamps[1]]
+
+    page = client.conversations_history(channel="C0PULSO", limit=2)
+    seen = [m["ts"] for m in page["messages"]]
+    while page["has_more"]:
+        cursor = page["response_metadata"]["next_cursor"]
+        page = client.conversations_history(channel="C0PULSO", limit=2, cursor=cursor)
+        seen += [m["ts"] for m in page["messages"]]
+    assert seen == stamps[::-1]
+    assert page["response_metadata"]["next_cursor"] == ""
+
+
+def test_replies_return_the_thread_in_order_with_metadata(client: WebClient) -> None:
+    root = client.chat_postMessage(channel="C0PULSO", text="root")
+    replies = [
+        client.chat_postMessage(
+            channel="C0PULSO", text=f"r{i}", thread_ts=root["ts"], metadata=META
+        )
+        for i in range(2)
+    ]
+    client.chat_postMessage(channel="C0PULSO", text="other")
+    thread = client.conversations_replies(
+        channel="C0PULSO", ts=root["ts"], include_all_metadata=True
+    )
+    assert [m["text"] for m in thread["messages"]] == ["root", "r0", "r1"]
+    assert thread["messages"][1]["thread_ts"] == root["ts"]
+    assert thread["messages"][2]["metadata"] == META
+    later = client.conversations_replies(channel="C0PULSO", ts=root["ts"], oldest=replies[0]["ts"])
+    assert [m["text"] for m in later["messages"]] == ["r1"]
+    with pytest.raises(SlackApiError) as missing:
+        client.conversations_replies(channel="C0PULSO", ts="1.000001")
+    assert missing.value.response["error"] == "thread_not_found"
+
+
+def test_reading_needs_a_channel_id_and_list_maps_names(
+    fake_slack: FakeSlack, client: WebClient
+) -> None:
+    with pytest.raises(SlackApiError) as by_name:
+        client.conversations_history(channel="#alerts")
+    assert by_name.value.response["error"] == "channel_not_found"
+    listed = client.conversations_list(types="public_channel,private_channel")
+    names = {c["name"]: c["id"] for c in listed["channels"]}
+    assert names["alerts"] == fake_slack.channel_id("#alerts")
+    assert names["c0pulso"] == "C0PULSO"
+
+
+def test_update_keeps_metadata_and_ts_follow_the_clock(fake_slack: FakeSlack) -> None:
+    fake_slack.clock = lambda: 1_800_000_000.5
+    client = WebClient(token=fake_slack.token, base_url=fake_slack.base_url, timeout=1)
+    posted = client.chat_postMessage(channel="C0PULSO", text="x", metadata=META)
+    again = client.chat_postMessage(channel="C0PULSO", text="y")
+    assert (posted["ts"], again["ts"]) == ("1800000000.500000", "1800000000.500100")
+    client.chat_update(channel="C0PULSO", ts=posted["ts"], text="z")
+    found = client.conversations_history(channel="C0PULSO", include_all_metadata=True)
+    assert found["messages"][1]["metadata"] == META
+    assert found["messages"][1]["text"] == "z" and "edited" in found["messages"][1]
+    fake_slack.delete_message(posted["ts"])
+    with pytest.raises(SlackApiError) as gone:
+        client.chat_update(channel="C0PULSO", ts=posted["ts"], text="w")
+    assert gone.value.response["error"] == "message_not_found"

@@ -7,8 +7,12 @@ Usage::
         client.chat_postMessage(channel="C0PULSO", text="hi")
         assert fake.messages[0]["text"] == "hi"
 
-Only ``chat.postMessage``, ``chat.update`` and ``auth.test`` are implemented; every
-other method answers HTTP 404 ``{"ok": false, "error": "unknown_method"}``.
+Implemented: ``chat.postMessage``, ``chat.update`` (both keep message ``metadata``),
+``conversations.history`` and ``conversations.replies`` (newest-first / thread order,
+``oldest``/``latest``/``inclusive`` ranges, cursor pagination, metadata only with
+``include_all_metadata``), ``conversations.list`` and ``auth.test``. Every other method
+answers HTTP 404 ``{"ok": false, "error": "unknown_method"}``. Message ``ts`` values
+follow ``clock`` (default: the wall clock), strictly increasing.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Final, cast
@@ -29,12 +35,22 @@ FAKE_BOT_ID: Final = "B0FAKE"
 FAKE_TEAM_ID: Final = "T0FAKE"
 FAKE_USER_ID: Final = "U0FAKE"
 FAILURE_KINDS: Final = frozenset(
-    {"ratelimited", "server_error", "invalid_auth", "channel_not_found", "timeout"}
+    {"ratelimited", "server_error", "invalid_auth", "channel_not_found", "missing_scope", "timeout"}
 )
 
 _API_PREFIX: Final = "/api/"
-_TS_BASE_MICROS: Final = 1_763_660_000 * 1_000_000
 _TS_STEP_MICROS: Final = 100
+_METHODS: Final = frozenset(
+    {
+        "auth.test",
+        "chat.postMessage",
+        "chat.update",
+        "conversations.history",
+        "conversations.replies",
+        "conversations.list",
+    }
+)
+_TRUE: Final = frozenset({"1", "true", "True", True})
 _SERVER_ERROR_HTML: Final = (
     "<html><head><title>500 Internal Server Error</title></head>"
     "<body><h1>Internal Server Error</h1></body></html>"
@@ -138,16 +154,19 @@ class FakeSlack:
         self,
         token: str = "xoxb-test-token",
         channels: Iterable[str] = ("C0PULSO", "#alerts"),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.token = token
+        self.clock = clock
         self.timeout_sleep: float = 3.0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._calls: list[JsonDict] = []
         self._messages: list[JsonDict] = []
         self._failures: dict[str, deque[_Failure]] = {}
-        self._seq = 0
+        self._last_ts_micros = 0
         self._channel_ids: dict[str, str] = {}
+        self._channel_names: dict[str, str] = {}
         for index, channel in enumerate(channels):
             self.add_channel(channel, index=index)
         self._server: _Server | None = None
@@ -225,6 +244,7 @@ class FakeSlack:
             else:
                 channel_id = channel
             self._channel_ids[channel_id] = channel_id
+            self._channel_names.setdefault(channel_id, name.lower())
             return channel_id
 
     def channel_id(self, channel: str) -> str:
@@ -236,8 +256,9 @@ class FakeSlack:
         """Script the next ``times`` calls of ``method`` (e.g. ``chat.postMessage``) to fail.
 
         ``kind``: ``ratelimited`` (429 + Retry-After), ``server_error`` (500, HTML body),
-        ``invalid_auth`` / ``channel_not_found`` (200, ok=false) or ``timeout`` (the call is
-        processed normally but the answer is delayed by ``timeout_sleep`` seconds).
+        ``invalid_auth`` / ``channel_not_found`` / ``missing_scope`` (200, ok=false) or
+        ``timeout`` (the call is processed normally but the answer is delayed by
+        ``timeout_sleep`` seconds).
         """
         if kind not in FAILURE_KINDS:
             expected = ", ".join(sorted(FAILURE_KINDS))
@@ -252,6 +273,12 @@ class FakeSlack:
         """Kinds of the scripted failures not yet consumed for ``method``."""
         with self._lock:
             return [f.kind for f in self._failures.get(method, ())]
+
+    def delete_message(self, ts: str) -> None:
+        """Delete a message (as a person in the channel might); KeyError if unknown."""
+        with self._lock:
+            record = next(m for m in self._messages if m["ts"] == ts)
+            self._messages.remove(record)
 
     def reset(self) -> None:
         """Forget recorded calls, messages and unconsumed scripted failures."""
@@ -272,8 +299,9 @@ class FakeSlack:
     def messages(self) -> list[JsonDict]:
         """Every successfully posted message, in post order, with the request body and headers.
 
-        Keys: ``channel`` (id), ``ts``, ``text``, ``blocks``, ``thread_ts``, ``message`` (the
-        message object as last returned), ``body``, ``headers``, ``edits`` (chat.update bodies).
+        Keys: ``channel`` (id), ``ts``, ``text``, ``blocks``, ``thread_ts``, ``metadata``,
+        ``message`` (the message object as last returned), ``body``, ``headers``, ``edits``
+        (chat.update bodies).
         """
         with self._lock:
             return copy.deepcopy(self._messages)
@@ -323,7 +351,7 @@ class FakeSlack:
         self, method: str, headers: dict[str, str], body: JsonDict, parse_error: str | None
     ) -> _Reply:
         """Real (non-scripted) behaviour of the fake Web API; caller holds the lock."""
-        if method not in {"chat.postMessage", "chat.update", "auth.test"}:
+        if method not in _METHODS:
             return _Reply.json(
                 {"ok": False, "error": "unknown_method", "req_method": method}, status=404
             )
@@ -347,7 +375,11 @@ class FakeSlack:
             )
         if method == "chat.postMessage":
             return self._post_message(headers, body)
-        return self._update(body)
+        if method == "chat.update":
+            return self._update(body)
+        if method == "conversations.list":
+            return self._list(body)
+        return self._read(method, body)
 
     def _auth_error(self, headers: dict[str, str], body: JsonDict) -> str | None:
         authorization = headers.get("authorization")
@@ -385,6 +417,11 @@ class FakeSlack:
         thread_ts = body.get("thread_ts")
         if thread_ts:
             message["thread_ts"] = thread_ts
+        metadata = body.get("metadata")
+        if metadata is not None:
+            if not _valid_metadata(metadata):
+                return _Reply.json({"ok": False, "error": "invalid_metadata_format"})
+            message["metadata"] = metadata
         self._messages.append(
             {
                 "channel": channel_id,
@@ -392,6 +429,7 @@ class FakeSlack:
                 "text": text,
                 "blocks": blocks,
                 "thread_ts": thread_ts,
+                "metadata": copy.deepcopy(metadata),
                 "message": copy.deepcopy(message),
                 "body": copy.deepcopy(body),
                 "headers": dict(headers),
@@ -424,6 +462,11 @@ class FakeSlack:
             message["blocks"] = blocks
         if attachments is not None:
             message["attachments"] = attachments
+        metadata = body.get("metadata")
+        if metadata is not None:  # omitted: Slack keeps the message's metadata
+            if not _valid_metadata(metadata):
+                return _Reply.json({"ok": False, "error": "invalid_metadata_format"})
+            message["metadata"] = record["metadata"] = metadata
         message["edited"] = {"user": FAKE_USER_ID, "ts": self._next_ts()}
         record["edits"].append(copy.deepcopy(body))
         return _Reply.json(
@@ -436,10 +479,120 @@ class FakeSlack:
             }
         )
 
+    def _read(self, method: str, body: JsonDict) -> _Reply:
+        """conversations.history (top-level, newest first) or .replies (one thread)."""
+        channel_id = self._channel_ids.get(str(body.get("channel") or ""))
+        if channel_id is None or channel_id != body.get("channel"):
+            return _Reply.json({"ok": False, "error": "channel_not_found"})  # ids only
+        in_channel = [m for m in self._messages if m["channel"] == channel_id]
+        if method == "conversations.history":
+            found = [m for m in in_channel if not m["thread_ts"] or m["thread_ts"] == m["ts"]]
+            found.reverse()
+        else:
+            ts = str(body.get("ts") or "")
+            target = next((m for m in in_channel if m["ts"] == ts), None)
+            if target is None:
+                return _Reply.json({"ok": False, "error": "thread_not_found"})
+            parent = target["thread_ts"] or target["ts"]
+            found = [m for m in in_channel if parent in (m["ts"], m["thread_ts"])]
+        try:
+            found = [m for m in found if _in_range(m["ts"], body)]
+        except InvalidOperation:
+            return _Reply.json({"ok": False, "error": "invalid_ts_oldest"})
+        replies = {m["ts"]: 0 for m in in_channel}
+        for m in in_channel:
+            if m["thread_ts"] and m["thread_ts"] != m["ts"] and m["thread_ts"] in replies:
+                replies[m["thread_ts"]] += 1
+        page, more, cursor, error = _page(found, body, default_limit=100)
+        if error:
+            return _Reply.json({"ok": False, "error": error})
+        with_metadata = body.get("include_all_metadata") in _TRUE
+        messages = [_visible(m, replies[m["ts"]], with_metadata) for m in page]
+        payload: JsonDict = {"ok": True, "messages": messages, "has_more": more}
+        if method == "conversations.history":
+            payload["pin_count"] = 0
+        payload["response_metadata"] = {"next_cursor": cursor}
+        return _Reply.json(payload)
+
+    def _list(self, body: JsonDict) -> _Reply:
+        """conversations.list: every known channel, public and member."""
+        channels = [
+            {
+                "id": channel_id,
+                "name": name,
+                "is_channel": True,
+                "is_group": False,
+                "is_im": False,
+                "is_private": False,
+                "is_archived": False,
+                "is_member": True,
+            }
+            for channel_id, name in sorted(self._channel_names.items())
+        ]
+        page, _more, cursor, error = _page(channels, body, default_limit=100)
+        if error:
+            return _Reply.json({"ok": False, "error": error})
+        return _Reply.json(
+            {"ok": True, "channels": page, "response_metadata": {"next_cursor": cursor}}
+        )
+
     def _next_ts(self) -> str:
-        self._seq += 1
-        micros = _TS_BASE_MICROS + self._seq * _TS_STEP_MICROS
+        micros = max(round(self.clock() * 1_000_000), self._last_ts_micros + _TS_STEP_MICROS)
+        self._last_ts_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+
+def _valid_metadata(metadata: Any) -> bool:
+    return (
+        isinstance(metadata, dict)
+        and isinstance(metadata.get("event_type"), str)
+        and isinstance(metadata.get("event_payload"), dict)
+    )
+
+
+def _in_range(ts: str, body: JsonDict) -> bool:
+    """Slack's ``oldest``/``latest`` window; bounds count only with ``inclusive``."""
+    inclusive = body.get("inclusive") in _TRUE
+    value = Decimal(ts)
+    oldest, latest = body.get("oldest"), body.get("latest")
+    if oldest not in (None, ""):
+        low = Decimal(str(oldest))
+        if value < low or (value == low and not inclusive):
+            return False
+    if latest not in (None, ""):
+        high = Decimal(str(latest))
+        if value > high or (value == high and not inclusive):
+            return False
+    return True
+
+
+def _page(
+    items: list[Any], body: JsonDict, default_limit: int
+) -> tuple[list[Any], bool, str, str | None]:
+    """One cursor page: (items, has_more, next_cursor or "", error code or None)."""
+    cursor = str(body.get("cursor") or "")
+    if cursor and not (cursor.startswith("fake:") and cursor[5:].isdigit()):
+        return [], False, "", "invalid_cursor"
+    start = int(cursor[5:]) if cursor else 0
+    try:
+        limit = int(body.get("limit") or default_limit)
+    except ValueError:
+        return [], False, "", "invalid_limit"
+    limit = max(1, min(limit, 1000))
+    end = start + limit
+    more = end < len(items)
+    return items[start:end], more, f"fake:{end}" if more else "", None
+
+
+def _visible(record: JsonDict, reply_count: int, with_metadata: bool) -> JsonDict:
+    """A stored message as the read methods show it."""
+    message = copy.deepcopy(record["message"])
+    if not with_metadata:
+        message.pop("metadata", None)
+    if reply_count:
+        message["thread_ts"] = record["ts"]
+        message["reply_count"] = reply_count
+    return message
 
 
 def _failure_reply(failure: _Failure) -> _Reply:
@@ -467,9 +620,9 @@ def _parse_body(raw: bytes, content_type: str) -> tuple[JsonDict, str | None]:
             return {}, "invalid_json"
         return parsed, None
     body: JsonDict = {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
-    for key in ("blocks", "attachments"):  # form posts carry these as JSON strings
+    for key in ("blocks", "attachments", "metadata"):  # form posts carry these as JSON
         value = body.get(key)
-        if isinstance(value, str) and value.startswith("["):
+        if isinstance(value, str) and value.startswith(("[", "{")):
             try:
                 body[key] = json.loads(value)
             except json.JSONDecodeError:

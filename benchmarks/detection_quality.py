@@ -1,0 +1,405 @@
+"""How well the spike detector finds injected negative bursts in synthetic brands.
+
+Run from the repository root:
+
+    .venv/bin/python benchmarks/detection_quality.py [--brands N] [--weeks W] [--seed S]
+
+Brands come from `benchmarks.synthetic_mentions` (2 to 200 mentions an hour at peak,
+the first two weeks warm-up). Each brand's whole series goes through
+`monitor.backtest.backtest_series` with default `DetectorSettings`; alerts fired in the
+warm-up are ignored. An alert detects a burst if it fires between the burst's start and
+30 minutes after its end; delay = fired_at - burst start. An alert that detects no burst
+is false, unless it fires during a happy spike (same 30-minute grace), which is counted
+on its own line: a negative-spike rule must never fire there.
+
+Until `monitor.backtest` exists, a naive threshold stand-in runs instead (with a warning
+on stderr), so that the figures printed then describe the stand-in, not Pulso.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.synthetic_mentions import (  # noqa: E402
+    DURATIONS,
+    SIZES,
+    Row,
+    SyntheticBrand,
+    generate_brand,
+    generate_brands,
+)
+from monitor.settings import DetectorSettings  # noqa: E402
+
+GRACE = timedelta(minutes=30)
+TIERS = ((0.0, 10.0), (10.0, 50.0), (50.0, float("inf")))  # peak mentions per hour
+TICK_BRANDS = 1_000
+YEAR_WEEKS = 52
+
+
+class AlertLike(Protocol):
+    """The fields of `monitor.backtest.BacktestAlert` this benchmark reads."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def fired_at(self) -> datetime: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+    @property
+    def severity(self) -> str: ...
+
+
+Backtest = Callable[[list[Row], str, DetectorSettings], Sequence[AlertLike]]
+
+
+@dataclass(frozen=True, slots=True)
+class StandInAlert:
+    """Same fields as `monitor.backtest.BacktestAlert`."""
+
+    rule: str
+    fired_at: datetime
+    resolved_at: datetime | None
+    severity: str
+    observed: float
+    baseline: float
+
+
+def standin_backtest(
+    rows: list[Row], metric: str, settings: DetectorSettings
+) -> list[StandInAlert]:
+    """Naive rule: window count vs the median of the same window on earlier days."""
+    s, n = settings, len(rows)
+    width, per_day = s.window_minutes // s.bucket_minutes, 1440 // s.bucket_minutes
+    total = np.fromiter((r[1] for r in rows), np.float64, n)
+    negative = np.fromiter((r[2] or 0 for r in rows), np.float64, n)
+    cum_total = np.concatenate(([0.0], np.cumsum(total)))
+    cum_negative = np.concatenate(([0.0], np.cumsum(negative)))
+    end = np.arange(1, n + 1)
+    first = np.maximum(end - width, 0)
+    window_total = cum_total[end] - cum_total[first]
+    window_negative = cum_negative[end] - cum_negative[first]
+    observed = window_negative if metric == "negative" else window_total
+    past = np.full((s.baseline_days, n), np.nan)
+    for d in range(1, s.baseline_days + 1):
+        past[d - 1, d * per_day :] = observed[: n - d * per_day]
+    expected = np.full(n, np.nan)
+    expected[per_day:] = np.nanmedian(past[:, per_day:], axis=0)
+    since = np.maximum(first - s.baseline_days * per_day, 0)
+    history_total = cum_total[first] - cum_total[since]
+    usual_share = (cum_negative[first] - cum_negative[since]) / np.maximum(history_total, 1.0)
+    share = window_negative / np.maximum(window_total, 1.0)
+    excess = observed - expected
+    z = excess / np.maximum(np.sqrt(np.nan_to_num(expected)), 1.0)
+    rule = _thresholds(settings, metric)
+    with np.errstate(invalid="ignore"):
+        firing = (observed >= rule.min_count) & (excess >= rule.min_excess) & (z >= rule.z_warning)
+    if metric == "negative":
+        firing &= share >= usual_share + getattr(rule, "share_margin", 0.10)
+    return _alerts(rows, firing, z, observed, expected, metric, settings)
+
+
+def _thresholds(settings: DetectorSettings, metric: str) -> Any:
+    """The rule's thresholds: nested per rule (`settings.negative_spike`) or flat."""
+    return getattr(settings, "negative_spike" if metric == "negative" else "volume_spike", settings)
+
+
+def _alerts(
+    rows: list[Row],
+    firing: np.ndarray,
+    z: np.ndarray,
+    observed: np.ndarray,
+    expected: np.ndarray,
+    metric: str,
+    s: DetectorSettings,
+) -> list[StandInAlert]:
+    """Open on the first firing bucket, resolve after `resolve_after_minutes` quiet."""
+    quiet_needed = max(s.resolve_after_minutes // s.bucket_minutes, 1)
+    alerts: list[StandInAlert] = []
+    opened: int | None = None
+    quiet = 0
+    for i, fires in enumerate(firing.tolist()):
+        if opened is None and fires:
+            opened, quiet = i, 0
+        elif opened is not None:
+            quiet = 0 if fires else quiet + 1
+            if quiet >= quiet_needed:
+                alerts.append(_standin_alert(rows, opened, i, z, observed, expected, metric, s))
+                opened = None
+    if opened is not None:
+        alerts.append(_standin_alert(rows, opened, None, z, observed, expected, metric, s))
+    return alerts
+
+
+def _standin_alert(
+    rows: list[Row],
+    opened: int,
+    resolved: int | None,
+    z: np.ndarray,
+    observed: np.ndarray,
+    expected: np.ndarray,
+    metric: str,
+    s: DetectorSettings,
+) -> StandInAlert:
+    bucket = timedelta(minutes=s.bucket_minutes)
+    return StandInAlert(
+        rule="negative_spike" if metric == "negative" else "volume_spike",
+        fired_at=rows[opened][0] + bucket,
+        resolved_at=None if resolved is None else rows[resolved][0] + bucket,
+        severity="critical" if z[opened] >= _thresholds(s, metric).z_critical else "warning",
+        observed=float(observed[opened]),
+        baseline=float(expected[opened]),
+    )
+
+
+def load_detector(standin: bool = False) -> tuple[Backtest, Callable[..., Any] | None, str]:
+    """`backtest_series` and `tick_timing` from monitor.backtest, else the stand-in."""
+    if standin:
+        return standin_backtest, None, "stand-in (naive threshold, as asked)"
+    try:
+        module = importlib.import_module("monitor.backtest")
+    except ModuleNotFoundError as error:
+        if error.name != "monitor.backtest":
+            raise
+        print(
+            "warning: monitor.backtest is not importable; using the naive stand-in detector "
+            "in benchmarks/detection_quality.py. These figures describe the stand-in, not Pulso.",
+            file=sys.stderr,
+        )
+        return standin_backtest, None, "stand-in (naive threshold)"
+    return (
+        cast(Backtest, module.backtest_series),
+        getattr(module, "tick_timing", None),
+        "monitor.backtest.backtest_series",
+    )
+
+
+@dataclass
+class Tally:
+    """Running totals over all brands."""
+
+    bursts: dict[tuple[float, str], int] = field(default_factory=dict)
+    detected: dict[tuple[float, str], int] = field(default_factory=dict)
+    target_by_tier: list[list[int]] = field(default_factory=lambda: [[0, 0] for _ in TIERS])
+    delays: dict[str, list[float]] = field(default_factory=lambda: {d: [] for d in DURATIONS})
+    floored: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DURATIONS, 0))
+    target_nominal: list[int] = field(default_factory=lambda: [0, 0])
+    alerts: int = 0
+    false_alerts: int = 0
+    happy_alerts: int = 0
+    happy_hit: int = 0
+    happy_spikes: int = 0
+    brand_weeks: float = 0.0
+
+
+def is_target(size: float, duration: str) -> bool:
+    """The bursts the recall target is about: at least +2x, lasting at least 1 h."""
+    return size >= 2 and DURATIONS[duration] >= 60
+
+
+def score_brand(brand: SyntheticBrand, alerts: Sequence[AlertLike], tally: Tally) -> None:
+    """Match one brand's post-warm-up alerts with its bursts and happy spikes."""
+    scored = [a for a in alerts if a.fired_at >= brand.warmup_end]
+    tally.alerts += len(scored)
+    tally.brand_weeks += (brand.end - brand.warmup_end) / timedelta(weeks=1)
+    first_fired: dict[int, datetime] = {}
+    happy_hit: set[int] = set()
+    for alert in scored:
+        at = alert.fired_at
+        burst = next(
+            (k for k, b in enumerate(brand.bursts) if b.start <= at <= b.end + GRACE), None
+        )
+        if burst is not None:
+            first_fired[burst] = min(at, first_fired.get(burst, at))
+            continue
+        happy = [k for k, h in enumerate(brand.happy_spikes) if h.start <= at <= h.end + GRACE]
+        if happy:
+            tally.happy_alerts += 1
+            happy_hit.update(happy)
+        else:
+            tally.false_alerts += 1
+    tally.happy_hit += len(happy_hit)
+    tally.happy_spikes += sum(h.start >= brand.warmup_end for h in brand.happy_spikes)
+    tier = next(t for t, (low, high) in enumerate(TIERS) if low <= brand.peak_per_hour < high)
+    for k, b in enumerate(brand.bursts):
+        cell = (b.size, b.duration)
+        tally.bursts[cell] = tally.bursts.get(cell, 0) + 1
+        tally.floored[b.duration] += b.floored
+        found = k in first_fired
+        if found:
+            tally.detected[cell] = tally.detected.get(cell, 0) + 1
+            tally.delays[b.duration].append((first_fired[k] - b.start) / timedelta(minutes=1))
+        if is_target(b.size, b.duration):
+            tally.target_by_tier[tier][0] += found
+            tally.target_by_tier[tier][1] += 1
+            if not b.floored:
+                tally.target_nominal[0] += found
+                tally.target_nominal[1] += 1
+
+
+def _ratio(found: int, total: int) -> str:
+    return f"{found / total:4.2f} {found:>3}/{total:<3}" if total else "   -        "
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def print_recall(tally: Tally) -> None:
+    """The size x duration recall table, then the target line with its volume tiers."""
+    print("recall by size x duration (detected/bursts):")
+    print("        " + "".join(f"{d:<14}" for d in (*DURATIONS, "all")))
+    for size in (*SIZES, None):
+        cells = [(s, d) for s in SIZES for d in DURATIONS if size is None or s == size]
+        line = [
+            _ratio(
+                sum(tally.detected.get(c, 0) for c in cells if c[1] == d),
+                sum(tally.bursts.get(c, 0) for c in cells if c[1] == d),
+            )
+            for d in DURATIONS
+        ]
+        line.append(
+            _ratio(
+                sum(tally.detected.get(c, 0) for c in cells),
+                sum(tally.bursts.get(c, 0) for c in cells),
+            )
+        )
+        label = "all" if size is None else f"+{size:g}x"
+        print(f"  {label:<6}" + "  ".join(line))
+    found = sum(f for f, _ in tally.target_by_tier)
+    total = sum(n for _, n in tally.target_by_tier)
+    recall = found / total if total else 0.0
+    print(
+        f"recall, >= +2x lasting >= 1 h: {recall:.2f} ({found}/{total})"
+        f"   target >= 0.90: {_verdict(recall >= 0.9)}"
+    )
+    tiers = []
+    for (low, high), (f, n) in zip(TIERS, tally.target_by_tier, strict=True):
+        span = (
+            f"< {high:g}/h"
+            if low == 0
+            else f">= {low:g}/h"
+            if high == float("inf")
+            else f"{low:g}-{high:g}/h"
+        )
+        tiers.append(f"peak {span}: {_ratio(f, n).strip()}")
+    print("    by brand volume: " + ";  ".join(tiers))
+    print(f"    at nominal size (not raised to the floor): {_ratio(*tally.target_nominal).strip()}")
+    floored = ", ".join(f"{d} {n}" for d, n in tally.floored.items())
+    print(f"bursts raised to the floor (small brands, night), by duration: {floored}")
+
+
+def print_alerts(tally: Tally, metric: str) -> None:
+    """False alerts, alerts during happy spikes, delays."""
+    rate = tally.false_alerts / tally.brand_weeks if tally.brand_weeks else 0.0
+    print(
+        f"false alerts per brand-week: {rate:.2f} ({tally.false_alerts} in "
+        f"{tally.brand_weeks:.0f} brand-weeks, {tally.alerts} alerts scored)"
+        f"   target <= 0.5: {_verdict(rate <= 0.5)}"
+    )
+    target = f"   target 0: {_verdict(tally.happy_alerts == 0)}" if metric == "negative" else ""
+    print(
+        f"alerts during happy spikes: {tally.happy_alerts} "
+        f"({tally.happy_hit} of {tally.happy_spikes} spikes){target}"
+    )
+    delays = [d for values in tally.delays.values() for d in values]
+    if not delays:
+        print("delay: no burst detected")
+        return
+    median, p90 = np.percentile(delays, [50, 90])
+    print(
+        f"delay (detected bursts): median {median:.0f} min, p90 {p90:.0f} min"
+        f"   target median <= 15 min: {_verdict(median <= 15)}"
+    )
+    by = [f"{d} {np.median(v):.0f}" for d, v in tally.delays.items() if v]
+    print("    median by duration (min): " + ", ".join(by))
+
+
+def tick_figure(tick_timing: Callable[..., Any] | None, settings: DetectorSettings) -> str:
+    """One detection tick over TICK_BRANDS brands, as `monitor.backtest.tick_timing` times it.
+
+    Assumed shape: `tick_timing(brands, settings) -> float` seconds (or `tick_timing(brands)`).
+    """
+    if tick_timing is None:
+        return "n/a"
+    wanted = len(inspect.signature(tick_timing).parameters)
+    result = tick_timing(TICK_BRANDS, settings) if wanted >= 2 else tick_timing(TICK_BRANDS)
+    if isinstance(result, int | float):
+        return f"{result * 1000:.1f} ms"
+    return str(result)
+
+
+def year_figure(backtest: Backtest, metric: str, settings: DetectorSettings, seed: int) -> str:
+    """Wall time of the backtest over one brand's year of 5-minute buckets."""
+    brand = generate_brand(seed, YEAR_WEEKS, 50.0)
+    started = time.perf_counter()
+    backtest(brand.rows, metric, settings)
+    elapsed = time.perf_counter() - started
+    return (
+        f"{elapsed:.2f} s for {len(brand.rows)} rows ({elapsed / len(brand.rows) * 1e6:.1f} us/row)"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Generate brands, backtest each, print the figures against their targets."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--brands", type=int, default=60)
+    parser.add_argument("--weeks", type=int, default=6, help="including 2 warm-up weeks")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--metric", choices=("negative", "volume"), default="negative")
+    parser.add_argument(
+        "--year",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time the backtest over one brand-year",
+    )
+    parser.add_argument(
+        "--detector",
+        choices=("auto", "standin"),
+        default="auto",
+        help="auto: monitor.backtest if importable, else the stand-in",
+    )
+    args = parser.parse_args(argv)
+    settings = DetectorSettings()
+    backtest, tick_timing, detector = load_detector(args.detector == "standin")
+    print(f"cpu_count: {os.cpu_count()}")
+    print(f"detector: {detector}, metric {args.metric}, default DetectorSettings")
+    started = time.perf_counter()
+    brands = generate_brands(args.brands, args.weeks, args.seed)
+    generated = time.perf_counter() - started
+    tally = Tally()
+    started = time.perf_counter()
+    for brand in brands:
+        score_brand(brand, backtest(brand.rows, args.metric, settings), tally)
+    elapsed = time.perf_counter() - started
+    rows = sum(len(b.rows) for b in brands)
+    print(
+        f"brands: {len(brands)}, weeks: {args.weeks} (2 warm-up), "
+        f"bursts: {sum(tally.bursts.values())}, happy spikes scored: {tally.happy_spikes}"
+    )
+    print(f"generate {generated:.1f} s; backtest {elapsed:.1f} s for {rows} rows")
+    print_recall(tally)
+    print_alerts(tally, args.metric)
+    print(f"one tick, {TICK_BRANDS} brands: {tick_figure(tick_timing, settings)}")
+    if args.year:
+        print(
+            f"backtest, one brand-year: {year_figure(backtest, args.metric, settings, args.seed)}"
+        )
+
+
+if __name__ == "__main__":
+    main()
