@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ class Heads:
     lang_bias: dict[str, Array]  # per-language class offsets on the blend's log-probabilities
     fast_lang_bias: dict[str, Array]  # the same for the fast head alone
     cascade: dict[str, float]  # per-language confidence at which the fast head's answer stands
+    e5_lang: dict[str, tuple[Array, Array]] = field(default_factory=dict)  # own e5 heads
 
     @property
     def buckets(self) -> int:
@@ -68,7 +69,24 @@ class Heads:
                 lang_bias={lang: offsets[i] for i, lang in enumerate(langs)},
                 fast_lang_bias={lang: fast_offsets[i] for i, lang in enumerate(langs)},
                 cascade={lang: float(t) for lang, t in zip(langs, data["cascade"], strict=True)},
+                e5_lang={
+                    str(lang): (
+                        data["e5_lang_weight"][i].astype(np.float32),
+                        data["e5_lang_bias"][i].astype(np.float32),
+                    )
+                    for i, lang in enumerate(data.get("e5_lang_codes", []))
+                },
             )
+
+
+def e5_logits(heads: Heads, vectors: Array, langs: Sequence[str | None]) -> Array:
+    """The e5 head's logits; a language with its own head uses it."""
+    logits = vectors @ heads.e5_weight.T + heads.e5_bias
+    for lang, (weight, bias) in heads.e5_lang.items():
+        rows = np.array([code == lang for code in langs], dtype=bool)
+        if rows.any():
+            logits[rows] = vectors[rows] @ weight.T + bias
+    return logits
 
 
 def softmax(logits: Array) -> Array:
@@ -156,7 +174,7 @@ class EmbeddedEngine:
         """(n, 3) probabilities for negative, neutral, positive."""
         fast = fast_logits(self.heads, texts)
         if self.encoder.available():
-            e5 = self.encoder.encode(texts) @ self.heads.e5_weight.T + self.heads.e5_bias
+            e5 = e5_logits(self.heads, self.encoder.encode(texts), langs)
             log_probs = (1 - self.heads.blend) * np.log(softmax(e5)) + self.heads.blend * np.log(
                 softmax(fast)
             )

@@ -27,6 +27,7 @@ EXAMPLES = 3
 THEMES = 3
 NEW_THEME_MIN = 5
 UPDATE_EVERY = timedelta(minutes=15)
+THEME_SEPARATOR = "·"
 
 
 def detect_brand(
@@ -176,14 +177,20 @@ def _theme_update(
         return None
     window = negatives_between(session, brand.id, finding.window_start, finding.window_end)
     themes = _themes(window, brand)
-    known = set(details.get("themes", []))
-    fresh = [t for t in themes if t.label not in known and t.size >= NEW_THEME_MIN]
+    known = {word for label in details.get("themes", []) for word in _words(label)}
+    # New means no keyword in common with what was announced: labels drift as the window
+    # moves ("parcel · lost" → "parcel · missing"), a new complaint does not overlap.
+    fresh = [t for t in themes if t.size >= NEW_THEME_MIN and not _words(t.label) & known]
     if not fresh:
         return None
     row.details = {**details, "last_update_at": now.isoformat()}
     ordered = (*fresh, *(t for t in themes if t not in fresh))
     event = _event("updated", session, brand, row, finding, now, window=window, themes=ordered)
     return replace(event, new_themes=tuple(t.label for t in fresh))
+
+
+def _words(label: str) -> set[str]:
+    return {word.strip().casefold() for word in label.split(THEME_SEPARATOR) if word.strip()}
 
 
 def _event(
