@@ -84,7 +84,7 @@ def standin_backtest(
 ) -> list[StandInAlert]:
     """Naive rule: window count vs the median of the same window on earlier days."""
     s, n = settings, len(rows)
-    width, per_day = s.window_minutes // s.bucket_minutes, 1440 // s.bucket_minutes
+    width, per_day = s.windows_minutes[0] // s.bucket_minutes, 1440 // s.bucket_minutes
     total = np.fromiter((r[1] for r in rows), np.float64, n)
     negative = np.fromiter((r[2] or 0 for r in rows), np.float64, n)
     cum_total = np.concatenate(([0.0], np.cumsum(total)))

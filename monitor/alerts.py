@@ -246,7 +246,11 @@ def _event(
 
 
 def _themes(window: list[StoredMention], brand: BrandSettings) -> tuple[ThemeSummary, ...]:
-    """The window's complaints grouped into a few labelled themes (not "other")."""
+    """The window's complaints grouped into a few labelled themes (not "other").
+
+    Reposts are left out: they repeat a complaint (it counts once) and are never shown.
+    """
+    window = [m for m in window if not m.is_repost]
     if len(window) < MIN_ITEMS:
         return ()
     items = [

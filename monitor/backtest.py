@@ -111,11 +111,6 @@ def fit_settings(settings: DetectorSettings, interval: int) -> DetectorSettings:
         return settings
     minutes = interval // 60
 
-    def round_up(value: int | None, at_least: int) -> int | None:
-        if value is None:
-            return None
-        return max(at_least, math.ceil(value / minutes)) * minutes
-
     logger.warning(
         "data come every %d min, coarser than the %d-min bucket: judging %d-min buckets",
         minutes,
@@ -125,8 +120,9 @@ def fit_settings(settings: DetectorSettings, interval: int) -> DetectorSettings:
     return settings.model_copy(
         update={
             "bucket_minutes": minutes,
-            "window_minutes": round_up(settings.window_minutes, 1),
-            "long_window_minutes": round_up(settings.long_window_minutes, 2),
+            "windows_minutes": tuple(
+                sorted({max(1, math.ceil(w / minutes)) * minutes for w in settings.windows_minutes})
+            ),
         }
     )
 

@@ -36,6 +36,7 @@ POISSON_FLOOR = 1.0
 RELATIVE_FLOOR = 0.0
 RECENT_SHARE_HOURS = 24
 SHARE_DISPERSION = True
+SHARE_RATIO = 1.25
 
 Array = Any
 Metric = Literal["negative", "volume"]
@@ -141,8 +142,7 @@ class SpikeRule:
         self.params: RuleSettings = settings.rule(rule)
         self.metric: Metric = "negative" if rule == "negative_spike" else "volume"
         self.bucket = settings.bucket_minutes * 60
-        windows = [settings.window_minutes, settings.long_window_minutes]
-        self.widths = sorted({w // settings.bucket_minutes for w in windows if w})
+        self.widths = sorted({w // settings.bucket_minutes for w in settings.windows_minutes})
 
     def lookback(self) -> timedelta:
         """History before `now` that the baseline needs."""
@@ -235,7 +235,7 @@ class SpikeRule:
         dispersion = np.ones(len(p))
         if SHARE_DISPERSION and self.metric == "negative":
             dispersion = self._share_dispersion(
-                window, total, negative, p, daily, width, first, usual
+                window, total, negative, p, daily, width, first, usual, obs_total
             )
         share_ok = self._share_ok(obs_total, obs_negative, usual, dispersion)
         cold = history_days < s.cold_start_days
@@ -312,24 +312,30 @@ class SpikeRule:
         width: int,
         first: int,
         usual: Array,
+        obs_total: Array,
     ) -> Array:
-        """How much more the share wanders than a binomial would (1 = not at all).
+        """How much wider than a binomial the share test must be for the current window.
 
-        The same share test on the baseline windows should give z-scores of spread 1;
-        a robust spread above that (topical days, bots) widens the test accordingly.
+        Shares wander more than coin flips (topical days, bots): with an intra-class
+        correlation rho the variance of a window of N mentions is N p (1-p) (1 + (N-1) rho)
+        (beta-binomial). rho is estimated from the same test on the baseline windows,
+        whose z-scores should have spread 1, and applied at the current N, so a window
+        four times busier than usual (a campaign) is not judged as if it were usual.
         """
-        columns = []
-        for lag in lags:
-            ends = p - lag
-            valid = ends - width + 1 >= first
-            z = self._share_z(window("n", negative, ends), window("t", total, ends), usual)
-            columns.append(np.where(valid, z, np.nan))
-        matrix = np.column_stack(columns)
-        enough = np.sum(~np.isnan(matrix), axis=1) >= 3
-        matrix[~enough] = 0.0
-        center = np.nanmedian(matrix, axis=1)
-        spread = 1.4826 * np.nanmedian(np.abs(matrix - center[:, None]), axis=1)
-        return np.where(enough, np.clip(spread, 1.0, None), 1.0)
+        ends = p[:, None] - np.array(lags)[None, :]
+        valid = ends - width + 1 >= first
+        sizes = window("t", total, ends)
+        z = self._share_z(window("n", negative, ends), sizes, usual[:, None])
+        z = np.where(valid & (sizes > 0), z, np.nan)
+        enough = np.sum(~np.isnan(z), axis=1) >= 3
+        z[~enough] = 0.0
+        center = _nanmedian_rows(z)
+        spread = 1.4826 * _nanmedian_rows(np.abs(z - center[:, None]))
+        counted = np.maximum(np.sum(valid, axis=1), 1)
+        mean_size = np.sum(np.where(valid, sizes, 0.0), axis=1) / counted
+        rho = np.clip((spread**2 - 1) / np.maximum(mean_size - 1, 1), 0, 1)
+        inflation = np.sqrt(1 + np.maximum(obs_total - 1, 0) * rho)
+        return np.where(enough, np.maximum(inflation, 1.0), 1.0)
 
     def _share_ok(
         self, obs_total: Array, obs_negative: Array, usual: Array, dispersion: Array
@@ -340,7 +346,8 @@ class SpikeRule:
         n, big_n = obs_negative, obs_total
         z_share = self._share_z(n, big_n, usual) / dispersion
         share = np.divide(n, big_n, out=np.zeros_like(n), where=big_n > 0)
-        return (z_share >= params.share_z) & (share >= usual + params.share_margin)
+        above = np.maximum(usual + params.share_margin, usual * SHARE_RATIO)
+        return (z_share >= params.share_z) & (share >= above)
 
     def usual_share(
         self, negative: Array, total: Array, p: Array, width: int, per_day: int

@@ -101,9 +101,10 @@ class DetectorSettings(Frozen):
     """How counts are bucketed and judged (a brand may override any key)."""
 
     bucket_minutes: int = Field(default=5, ge=1, le=60)
-    window_minutes: int = Field(default=15, ge=1, le=240)
-    long_window_minutes: int | None = Field(
-        default=60, ge=1, le=1440, description="second window, for low-volume brands"
+    windows_minutes: tuple[Annotated[int, Field(ge=1, le=1440)], ...] = Field(
+        default=(15, 60, 120),
+        min_length=1,
+        description="windows judged at each tick; the longer ones hear low-volume brands",
     )
     baseline_days: int = Field(default=7, ge=1, le=28)
     weekly_after_days: int | None = Field(
@@ -120,10 +121,9 @@ class DetectorSettings(Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> DetectorSettings:
-        for name in ("window_minutes", "long_window_minutes"):
-            value = getattr(self, name)
-            if value is not None and value % self.bucket_minutes:
-                raise ValueError(f"{name} must be a multiple of bucket_minutes")
+        for value in self.windows_minutes:
+            if value % self.bucket_minutes:
+                raise ValueError(f"windows_minutes: {value} is not a multiple of bucket_minutes")
         return self
 
     def rule(self, name: str) -> RuleSettings:

@@ -61,10 +61,10 @@ def test_nested_source_setting_error(tmp_path: Path) -> None:
 
 
 def test_every_error_is_reported_at_once(tmp_path: Path) -> None:
-    text = GOOD.replace("id: acme", "id: Not A Slug") + "detector:\n  window_minutes: -1\n"
+    text = GOOD.replace("id: acme", "id: Not A Slug") + "detector:\n  windows_minutes: [-1]\n"
     errors = _errors(tmp_path, text)
     assert any(": brands[0].id: " in e for e in errors)
-    assert any(": detector.window_minutes: " in e for e in errors)
+    assert any(": detector.windows_minutes[0]: " in e for e in errors)
 
 
 def test_missing_secret_names_the_variable(tmp_path: Path) -> None:

@@ -154,4 +154,4 @@ def test_rule_settings_are_validated() -> None:
     with pytest.raises(ValueError, match="z_critical"):
         DetectorSettings.model_validate({"negative_spike": {"z_warning": 5, "z_critical": 4}})
     with pytest.raises(ValueError, match="multiple of bucket_minutes"):
-        DetectorSettings.model_validate({"long_window_minutes": 62})
+        DetectorSettings.model_validate({"windows_minutes": [15, 62]})

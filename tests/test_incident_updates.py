@@ -17,16 +17,23 @@ from monitor.store import store_mentions
 from tests.helpers import write_config
 
 T = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+OPENERS = ["ugh", "seriously", "again", "wow", "honestly", "great", "so", "day three and"]
+CLOSERS = ["never again", "so angry", "what a joke", "unbelievable", "thanks for nothing", "😡"]
 PARCELS = [
-    "ACME lost my parcel again, tracking says delivered {k}",
-    "my ACME parcel never arrived, marked delivered, lost {k}",
-    "ACME courier lost the parcel, delivered my foot {k}",
+    "ACME lost my parcel, tracking says delivered",
+    "my ACME parcel never arrived but the app says delivered",
+    "ACME courier lost the parcel and marked it delivered",
 ]
 REFUNDS = [
-    "ACME charged my card twice and refuses the refund {k}",
-    "still no refund from ACME after the double charge {k}",
-    "ACME billing charged me twice, where is my refund {k}",
+    "ACME charged my card twice and refuses the refund",
+    "still no refund from ACME after the double charge",
+    "ACME billing charged me twice, where is my refund",
 ]
+
+
+def vary(text: str, k: int) -> str:
+    """A complaint in somebody's own words (copies of one wording are not a theme)."""
+    return f"{OPENERS[k % len(OPENERS)]} {text}, {CLOSERS[(k // 2) % len(CLOSERS)]}"
 
 
 class Feed:
@@ -39,7 +46,14 @@ class Feed:
         mentions, sentiments = [], {}
         for at, text, label in items:
             self.count += 1
-            m = Mention(source="x", external_id=str(self.count), text=text, created_at=at)
+            repost = text.startswith("RT ")
+            m = Mention(
+                source="x",
+                external_id=str(self.count),
+                text=text,
+                created_at=at,
+                is_repost=repost,
+            )
             mentions.append(m)
             score = -0.8 if label == "negative" else 0.1
             sentiments[m.key] = Sentiment(label, score, 0.9, "en", "test")
@@ -49,7 +63,7 @@ class Feed:
     def complaints(self, start: datetime, texts: list[str], n: int) -> None:
         self.add(
             [
-                (start + timedelta(seconds=50 * k), texts[k % len(texts)].format(k=k), "negative")
+                (start + timedelta(seconds=50 * k), vary(texts[k % len(texts)], k), "negative")
                 for k in range(n)
             ]
         )
@@ -75,8 +89,12 @@ def test_a_new_theme_is_announced_once_and_drift_is_not(tmp_path: Path) -> None:
         ]
     )
     feed.complaints(T - timedelta(minutes=15), PARCELS, 18)
+    shared = "RT @someone: " + vary(PARCELS[0], 1)  # its original is older than the window
+    feed.add([(T - timedelta(minutes=1 + k), shared, "negative") for k in range(5)])
     opened = feed.detect(T)
     assert [e.kind for e in opened] == ["opened"]
+    shown = [e.text for theme in opened[0].themes for e in theme.examples]
+    assert shown and not any(text.startswith("RT ") for text in shown)
 
     feed.complaints(T, PARCELS[::-1], 18)  # the same complaint, other words
     assert feed.detect(T + timedelta(minutes=15)) == []
