@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.themes import MIN_ITEMS, OTHER_LABEL, ThemeInput, build_themes
+from models.themes import MIN_ITEMS, OTHER_LABEL, Theme, ThemeInput, build_themes
 from monitor.detection import Finding, Series, SpikeRule
 from monitor.events import AlertEvent, EventKind, Example, ThemeSummary
 from monitor.incidents import Incident, step
@@ -18,7 +18,12 @@ from monitor.outbox import enqueue
 from monitor.records import parse_utc
 from monitor.schema import AlertRow
 from monitor.settings import BrandSettings
-from monitor.store import StoredMention, bucket_counts, negatives_between
+from monitor.store import (
+    StoredMention,
+    bucket_counts,
+    negatives_between,
+    remember_theme_members,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +181,7 @@ def _theme_update(
     if last and now - parse_utc(last) < UPDATE_EVERY:
         return None
     window = negatives_between(session, brand.id, finding.window_start, finding.window_end)
-    themes = _themes(window, brand)
+    themes = _themes(window, brand, session, row.id)
     known = {word for label in details.get("themes", []) for word in _words(label)}
     # New means no keyword in common with what was announced: labels drift as the window
     # moves ("parcel · lost" → "parcel · missing"), a new complaint does not overlap.
@@ -212,7 +217,7 @@ def _event(
     elif window is None:
         window = negatives_between(session, brand.id, finding.window_start, finding.window_end)
     if themes is None:
-        themes = _themes(window, brand)
+        themes = _themes(window, brand, session, alert.id)
     details = alert.details or {}
     announced = sorted(set(details.get("themes", [])) | {t.label for t in themes})
     alert.details = {**details, "themes": announced}
@@ -245,7 +250,12 @@ def _event(
     )
 
 
-def _themes(window: list[StoredMention], brand: BrandSettings) -> tuple[ThemeSummary, ...]:
+def _themes(
+    window: list[StoredMention],
+    brand: BrandSettings,
+    session: Session | None = None,
+    alert_id: int | None = None,
+) -> tuple[ThemeSummary, ...]:
     """The window's complaints grouped into a few labelled themes (not "other").
 
     Reposts are left out: they repeat a complaint (it counts once) and are never shown.
@@ -267,6 +277,8 @@ def _themes(window: list[StoredMention], brand: BrandSettings) -> tuple[ThemeSum
     ]
     by_id = {str(m.id): m for m in window}
     themes = build_themes(items, max_themes=4, examples=2, ignore_terms=brand.keywords)
+    if session is not None and alert_id is not None:
+        remember_themes(session, alert_id, themes)
     return tuple(
         ThemeSummary(
             label=theme.label,
@@ -276,6 +288,17 @@ def _themes(window: list[StoredMention], brand: BrandSettings) -> tuple[ThemeSum
         for theme in themes[:THEMES]
         if theme.label != OTHER_LABEL
     )
+
+
+def remember_themes(session: Session, alert_id: int, themes: list[Theme]) -> None:
+    """Store which named theme each mention fell in ("other" is not a theme)."""
+    members = {
+        int(member): theme.label
+        for theme in themes
+        if theme.label != OTHER_LABEL
+        for member in theme.member_ids
+    }
+    remember_theme_members(session, alert_id, members)
 
 
 def _example(mention: StoredMention) -> Example:

@@ -107,6 +107,21 @@ class MentionTouchpointRow(Base):
     touchpoint: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
+class MentionThemeRow(Base):
+    """Which complaint theme of an incident each of its negative mentions fell in."""
+
+    __tablename__ = "mention_themes"
+    __table_args__ = (Index("ix_mention_themes_alert_id", "alert_id"),)
+
+    mention_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True
+    )
+    alert_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    theme: Mapped[str] = mapped_column(String(200))
+
+
 class CursorRow(Base):
     """Where each (brand, source) collection resumes."""
 

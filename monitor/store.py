@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 
 from models.sentiment import Sentiment
 from monitor.records import Mention, utcnow
-from monitor.schema import CursorRow, MentionBrandRow, MentionRow, MentionTouchpointRow
+from monitor.schema import (
+    CursorRow,
+    MentionBrandRow,
+    MentionRow,
+    MentionThemeRow,
+    MentionTouchpointRow,
+)
 
 CHUNK = 500
 
@@ -205,3 +211,21 @@ def touchpoints_of(session: Session, ids: Sequence[int]) -> dict[int, tuple[str,
         for mention_id, touchpoint in rows:
             found.setdefault(mention_id, []).append(touchpoint)
     return {k: tuple(v) for k, v in found.items()}
+
+
+def remember_theme_members(session: Session, alert_id: int, members: dict[int, str]) -> int:
+    """Record the theme (label) of each mention id of an incident; the first one stays."""
+    rows = [{"mention_id": m, "alert_id": alert_id, "theme": t[:200]} for m, t in members.items()]
+    return _insert_ignoring_conflicts(
+        session, MentionThemeRow.__table__, rows, ["mention_id", "alert_id"]
+    )
+
+
+def themes_of(session: Session, alert_id: int) -> dict[str, int]:
+    """How many mentions of an incident each theme holds."""
+    rows = session.execute(
+        select(MentionThemeRow.theme, func.count())
+        .where(MentionThemeRow.alert_id == alert_id)
+        .group_by(MentionThemeRow.theme)
+    )
+    return {str(theme): int(count) for theme, count in rows}

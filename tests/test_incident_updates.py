@@ -13,7 +13,7 @@ from monitor.events import AlertEvent
 from monitor.records import Mention
 from monitor.runtime import Runtime, build_runtime
 from monitor.settings import BrandSettings, load_settings
-from monitor.store import store_mentions
+from monitor.store import store_mentions, themes_of
 from tests.helpers import write_config
 
 T = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -108,4 +108,9 @@ def test_a_new_theme_is_announced_once_and_drift_is_not(tmp_path: Path) -> None:
 
     feed.complaints(T + timedelta(minutes=30), REFUNDS + PARCELS, 24)
     assert feed.detect(T + timedelta(minutes=45)) == []  # nothing new since
+
+    with rt.sessions() as session:  # each complaint remembers the theme it fell in
+        stored = themes_of(session, update.alert_id)
+    assert set(stored) >= {opened[0].themes[0].label, update.new_themes[0]}
+    assert stored[update.new_themes[0]] >= 8
     rt.close()
