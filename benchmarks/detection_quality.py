@@ -19,7 +19,6 @@ on stderr), so that the figures printed then describe the stand-in, not Pulso.
 from __future__ import annotations
 
 import argparse
-import importlib
 import inspect
 import os
 import sys
@@ -67,125 +66,11 @@ class AlertLike(Protocol):
 Backtest = Callable[[list[Row], str, DetectorSettings], Sequence[AlertLike]]
 
 
-@dataclass(frozen=True, slots=True)
-class StandInAlert:
-    """Same fields as `monitor.backtest.BacktestAlert`."""
+def load_detector() -> tuple[Backtest, Callable[..., Any] | None, str]:
+    """The detector the daemon runs, as `pulso backtest` drives it."""
+    from monitor.backtest import backtest_series
 
-    rule: str
-    fired_at: datetime
-    resolved_at: datetime | None
-    severity: str
-    observed: float
-    baseline: float
-
-
-def standin_backtest(
-    rows: list[Row], metric: str, settings: DetectorSettings
-) -> list[StandInAlert]:
-    """Naive rule: window count vs the median of the same window on earlier days."""
-    s, n = settings, len(rows)
-    width, per_day = s.windows_minutes[0] // s.bucket_minutes, 1440 // s.bucket_minutes
-    total = np.fromiter((r[1] for r in rows), np.float64, n)
-    negative = np.fromiter((r[2] or 0 for r in rows), np.float64, n)
-    cum_total = np.concatenate(([0.0], np.cumsum(total)))
-    cum_negative = np.concatenate(([0.0], np.cumsum(negative)))
-    end = np.arange(1, n + 1)
-    first = np.maximum(end - width, 0)
-    window_total = cum_total[end] - cum_total[first]
-    window_negative = cum_negative[end] - cum_negative[first]
-    observed = window_negative if metric == "negative" else window_total
-    past = np.full((s.baseline_days, n), np.nan)
-    for d in range(1, s.baseline_days + 1):
-        past[d - 1, d * per_day :] = observed[: n - d * per_day]
-    expected = np.full(n, np.nan)
-    expected[per_day:] = np.nanmedian(past[:, per_day:], axis=0)
-    since = np.maximum(first - s.baseline_days * per_day, 0)
-    history_total = cum_total[first] - cum_total[since]
-    usual_share = (cum_negative[first] - cum_negative[since]) / np.maximum(history_total, 1.0)
-    share = window_negative / np.maximum(window_total, 1.0)
-    excess = observed - expected
-    z = excess / np.maximum(np.sqrt(np.nan_to_num(expected)), 1.0)
-    rule = _thresholds(settings, metric)
-    with np.errstate(invalid="ignore"):
-        firing = (observed >= rule.min_count) & (excess >= rule.min_excess) & (z >= rule.z_warning)
-    if metric == "negative":
-        firing &= share >= usual_share + getattr(rule, "share_margin", 0.10)
-    return _alerts(rows, firing, z, observed, expected, metric, settings)
-
-
-def _thresholds(settings: DetectorSettings, metric: str) -> Any:
-    """The rule's thresholds: nested per rule (`settings.negative_spike`) or flat."""
-    return getattr(settings, "negative_spike" if metric == "negative" else "volume_spike", settings)
-
-
-def _alerts(
-    rows: list[Row],
-    firing: np.ndarray,
-    z: np.ndarray,
-    observed: np.ndarray,
-    expected: np.ndarray,
-    metric: str,
-    s: DetectorSettings,
-) -> list[StandInAlert]:
-    """Open on the first firing bucket, resolve after `resolve_after_minutes` quiet."""
-    quiet_needed = max(s.resolve_after_minutes // s.bucket_minutes, 1)
-    alerts: list[StandInAlert] = []
-    opened: int | None = None
-    quiet = 0
-    for i, fires in enumerate(firing.tolist()):
-        if opened is None and fires:
-            opened, quiet = i, 0
-        elif opened is not None:
-            quiet = 0 if fires else quiet + 1
-            if quiet >= quiet_needed:
-                alerts.append(_standin_alert(rows, opened, i, z, observed, expected, metric, s))
-                opened = None
-    if opened is not None:
-        alerts.append(_standin_alert(rows, opened, None, z, observed, expected, metric, s))
-    return alerts
-
-
-def _standin_alert(
-    rows: list[Row],
-    opened: int,
-    resolved: int | None,
-    z: np.ndarray,
-    observed: np.ndarray,
-    expected: np.ndarray,
-    metric: str,
-    s: DetectorSettings,
-) -> StandInAlert:
-    bucket = timedelta(minutes=s.bucket_minutes)
-    return StandInAlert(
-        rule="negative_spike" if metric == "negative" else "volume_spike",
-        fired_at=rows[opened][0] + bucket,
-        resolved_at=None if resolved is None else rows[resolved][0] + bucket,
-        severity="critical" if z[opened] >= _thresholds(s, metric).z_critical else "warning",
-        observed=float(observed[opened]),
-        baseline=float(expected[opened]),
-    )
-
-
-def load_detector(standin: bool = False) -> tuple[Backtest, Callable[..., Any] | None, str]:
-    """`backtest_series` and `tick_timing` from monitor.backtest, else the stand-in."""
-    if standin:
-        return standin_backtest, None, "stand-in (naive threshold, as asked)"
-    try:
-        module = importlib.import_module("monitor.backtest")
-    except ModuleNotFoundError as error:
-        if error.name != "monitor.backtest":
-            raise
-        print(
-            "warning: monitor.backtest is not importable; using the naive stand-in detector "
-            "in benchmarks/detection_quality.py. These figures describe the stand-in, not Pulso.",
-            file=sys.stderr,
-        )
-        return standin_backtest, None, "stand-in (naive threshold)"
-    return (
-        cast(Backtest, module.backtest_series),
-        getattr(module, "tick_timing", None),
-        "monitor.backtest.backtest_series",
-    )
+    return cast(Backtest, backtest_series), None, "monitor.backtest.backtest_series"
 
 
 @dataclass
@@ -367,15 +252,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=True,
         help="time the backtest over one brand-year",
     )
-    parser.add_argument(
-        "--detector",
-        choices=("auto", "standin"),
-        default="auto",
-        help="auto: monitor.backtest if importable, else the stand-in",
-    )
     args = parser.parse_args(argv)
     settings = DetectorSettings()
-    backtest, tick_timing, detector = load_detector(args.detector == "standin")
+    backtest, tick_timing, detector = load_detector()
     print(f"cpu_count: {os.cpu_count()}")
     print(f"detector: {detector}, metric {args.metric}, default DetectorSettings")
     started = time.perf_counter()

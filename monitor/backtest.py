@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -186,11 +186,7 @@ def _alert(incident: Incident, escalated: datetime | None) -> BacktestAlert:
 
 def read_counts(path: Path) -> list[Row]:
     """`timestamp,total[,negative]` rows from a CSV file with a header."""
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise BacktestInputError(f"{path}: cannot read the file: {exc.strerror}") from None
-    with handle:
+    with _open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         header = [h.strip().lower() for h in reader.fieldnames or []]
         time_col = _column(header, TIME_COLUMNS, path, "timestamp")
@@ -210,6 +206,15 @@ def read_counts(path: Path) -> list[Row]:
         raise BacktestInputError(f"{path}: no data rows")
     rows.sort(key=lambda r: r[0])
     return rows
+
+
+def _open(path: Path, **options: Any) -> TextIO:
+    """Open a text file, or say which one cannot be read."""
+    try:
+        handle: TextIO = path.open(**options)
+    except OSError as exc:
+        raise BacktestInputError(f"{path}: cannot read the file: {exc.strerror}") from None
+    return handle
 
 
 def _column(header: list[str], names: tuple[str, ...], path: Path, what: str) -> str:
@@ -252,11 +257,7 @@ class RawMention:
 
 def read_mentions(path: Path) -> Iterator[RawMention]:
     """JSONL objects with `created_at`, `text` and an optional `label`."""
-    try:
-        handle = path.open(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise BacktestInputError(f"{path}: cannot read the file: {exc.strerror}") from None
-    with handle:
+    with _open(path, encoding="utf-8", errors="replace") as handle:
         for line, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
