@@ -9,14 +9,21 @@ of the sweep is still fetched) and no duplicate (the store ignores known posts a
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from datetime import UTC
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING, TypeVar
 
+from monitor.records import utcnow
 from sources.base import RateLimited, SourceError
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -124,3 +131,89 @@ def raise_for_status(status: int, what: str, retry_after: float | None = None) -
         raise TransientError(f"{what}: server error (HTTP {status})")
     if status >= 400:
         raise SourceError(f"{what}: refused (HTTP {status})")
+
+
+USER_AGENT = "Pulso/1.0 (brand monitoring)"
+_BLOCKS = frozenset({"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "blockquote", "pre"})
+
+
+class _TextParser(HTMLParser):
+    """Collects the text of an HTML fragment; block elements become line breaks."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str | None) -> str:
+    """Plain text of an HTML fragment: tags dropped, entities decoded, blank runs folded."""
+    if not html:
+        return ""
+    parser = _TextParser()
+    parser.feed(html)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date)."""
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+def http_get(
+    url: str,
+    what: str,
+    timeout: float,
+    params: Mapping[str, str | int] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """GET once with a timeout; map failures to the source errors (304 is returned)."""
+    import httpx
+
+    sent = {"User-Agent": USER_AGENT, **(headers or {})}
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+            response = client.get(url, params=params, headers=sent)
+    except httpx.TimeoutException as exc:
+        raise TransientError(f"{what}: timed out after {timeout:g}s") from exc
+    except httpx.TransportError as exc:
+        raise TransientError(f"{what}: connection failed ({exc})") from exc
+    except httpx.HTTPError as exc:
+        raise SourceError(f"{what}: request failed ({exc})") from exc
+    if response.status_code == 429:
+        raise RateLimited(
+            f"{what}: rate limited (HTTP 429)", retry_after=retry_after(response.headers)
+        )
+    raise_for_status(response.status_code, what)
+    return response

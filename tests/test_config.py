@@ -52,7 +52,16 @@ def test_wrong_type_names_file_and_path(tmp_path: Path) -> None:
 
 def test_unknown_source_lists_the_known_ones(tmp_path: Path) -> None:
     (error,) = _errors(tmp_path, GOOD.replace("replay: {path: bundled}", "twitter: {}"))
-    assert "brands[0].sources.twitter: unknown source 'twitter'; known sources: replay" in error
+    known = "x, reddit, mastodon, bluesky, hackernews, rss, replay"
+    assert f"brands[0].sources.twitter: unknown source 'twitter'; known sources: {known}" in error
+
+
+def test_an_enabled_source_without_credentials_names_its_variables(tmp_path: Path) -> None:
+    errors = _errors(tmp_path, GOOD.replace("replay: {path: bundled}", "reddit: {}"))
+    assert any(
+        "brands[0].sources.reddit.client_id: missing secret: set PULSO_REDDIT_CLIENT_ID" in e
+        for e in errors
+    ), errors
 
 
 def test_nested_source_setting_error(tmp_path: Path) -> None:
@@ -152,9 +161,9 @@ def test_check_config_prints_errors_and_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "pulso.yaml"
-    path.write_text(GOOD.replace("replay: {path: bundled}", "reddit: {}"), encoding="utf-8")
+    path.write_text(GOOD.replace("replay: {path: bundled}", "myspace: {}"), encoding="utf-8")
     assert main(["check-config", str(path)]) == 2
-    assert f"{path}: brands[0].sources.reddit: unknown source" in capsys.readouterr().err
+    assert f"{path}: brands[0].sources.myspace: unknown source" in capsys.readouterr().err
     path.write_text(GOOD, encoding="utf-8")
     assert main(["check-config", str(path)]) == 0
 
