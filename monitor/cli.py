@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 from models.engines import ENGINE_NAMES
 from monitor import __version__
@@ -29,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the daemon (collect, detect, alert)")
     run.add_argument("--config", default=os.environ.get(CONFIG_VAR, DEFAULT_CONFIG))
     run.add_argument("--once", action="store_true", help="run one full cycle and exit")
+    status = commands.add_parser("sources", help="how each brand's sources are doing")
+    status.add_argument("--config", default=os.environ.get(CONFIG_VAR, DEFAULT_CONFIG))
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file")
     score = commands.add_parser("score", help="score texts (one per line, or JSONL) as JSON lines")
@@ -60,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check_config(args.file)
     if args.command == "score":
         return score(args)
+    if args.command == "sources":
+        return sources_table(args.config)
     if args.command == "backtest":
         from monitor.backtest_cli import run_backtest
 
@@ -99,6 +104,55 @@ def check_config(path: str) -> int:
     notifiers = ", ".join(settings.notifiers.enabled()) or "none"
     sys.stdout.write(f"{path}: OK (brands: {brands}; notifiers: {notifiers})\n")
     return 0
+
+
+def sources_table(path: str) -> int:
+    """`pulso sources`: one line per (brand, source): state, last success, failures, volume."""
+    settings = _load(path)
+    if settings is None:
+        return EXIT_CONFIG
+    from monitor.db import make_engine, migrate, session_factory
+    from monitor.health import statuses
+    from monitor.records import utcnow
+
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    pairs = [(b.id, name) for b in settings.brands for name in b.sources.enabled()]
+    now = utcnow()
+    with session_factory(engine)() as session:
+        rows = statuses(session, pairs, now)
+    engine.dispose()
+    lines = [("BRAND", "SOURCE", "STATE", "LAST SUCCESS", "FAILURES", "LAST HOUR", "LAST ERROR")]
+    for r in rows:
+        ago = _ago(now - r.last_success_at) if r.last_success_at else "never"
+        error = (r.last_error or "")[:70]
+        if r.retry_at and r.state == "rate-limited":
+            error = f"until {r.retry_at:%H:%M:%S} UTC; {error}"
+        lines.append(
+            (
+                r.brand,
+                r.source,
+                r.state,
+                ago,
+                str(r.consecutive_failures),
+                str(r.mentions_last_hour),
+                error,
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]) - 1)]
+    for line in lines:
+        cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
+        sys.stdout.write("  ".join([*cells, line[-1]]).rstrip() + "\n")
+    return 0
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s ago"
+    if seconds < 7200:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h ago"
 
 
 def run(path: str, once: bool) -> int:

@@ -14,6 +14,7 @@ from types import FrameType
 from monitor import pipeline
 from monitor.records import utcnow
 from monitor.runtime import Runtime
+from sources.base import SourceError
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ class JobSpec:
         """Run the job at its boundary: a failure is logged, never raised."""
         try:
             self.func()
+        except SourceError as exc:  # expected on a real network: one line, no traceback
+            logger.warning("job %s: %s; it will run again at its next tick", self.id, exc)
+            return False
         except Exception:
             logger.exception("job %s failed; it will run again at its next tick", self.id)
             return False

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from monitor.alerts import detect_brand
 from monitor.events import AlertEvent
+from monitor.health import record_failure, record_success, waiting_until
 from monitor.outbox import DeliveryReport
 from monitor.runtime import Runtime
 from monitor.store import load_cursor, save_cursor, store_mentions, stored_keys
-from sources.base import Query
+from sources.base import Query, RateLimited, SourceError
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,37 @@ class CollectReport:
 
 
 def collect(rt: Runtime, brand_id: str, source_name: str) -> CollectReport:
+    """Collect one (brand, source), keeping its health; a SourceError is recorded and raised.
+
+    While a platform's rate-limit reset is ahead, nothing is asked of it.
+    """
+    now = rt.clock()
+    with rt.sessions() as session:
+        until = waiting_until(session, brand_id, source_name, now)
+    if until is not None:
+        logger.info("%s/%s: rate limited until %s; skipped", brand_id, source_name, until)
+        return CollectReport()
+    try:
+        report = _collect(rt, brand_id, source_name)
+    except SourceError as exc:
+        limited = isinstance(exc, RateLimited)
+        with rt.sessions.begin() as session:
+            record_failure(
+                session,
+                brand_id,
+                source_name,
+                rt.clock(),
+                str(exc),
+                retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
+                rate_limited=limited,
+            )
+        raise
+    with rt.sessions.begin() as session:
+        record_success(session, brand_id, source_name, rt.clock())
+    return report
+
+
+def _collect(rt: Runtime, brand_id: str, source_name: str) -> CollectReport:
     """Fetch new mentions page by page; each page is stored with its cursor, atomically."""
     brand = rt.brand(brand_id)
     source = rt.sources[(brand_id, source_name)]

@@ -122,6 +122,21 @@ class MentionThemeRow(Base):
     theme: Mapped[str] = mapped_column(String(200))
 
 
+class SourceHealthRow(Base):
+    """How each (brand, source) collection has been going."""
+
+    __tablename__ = "source_health"
+
+    brand: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_attempt_at: Mapped[datetime]
+    last_success_at: Mapped[datetime | None]
+    failing_since: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    retry_at: Mapped[datetime | None]
+
+
 class CursorRow(Base):
     """Where each (brand, source) collection resumes."""
 
