@@ -30,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the daemon (collect, detect, alert)")
     run.add_argument("--config", default=os.environ.get(CONFIG_VAR, DEFAULT_CONFIG))
     run.add_argument("--once", action="store_true", help="run one full cycle and exit")
+    backfill = commands.add_parser("backfill", help="collect a source's past mentions")
+    backfill.add_argument("--config", default=os.environ.get(CONFIG_VAR, DEFAULT_CONFIG))
+    backfill.add_argument("--source", required=True, help="e.g. x, bluesky, hackernews")
+    backfill.add_argument("--since", required=True, help="date or time (UTC), e.g. 2026-11-01")
+    backfill.add_argument("--brand", help="only this brand (default: every brand using it)")
     status = commands.add_parser("sources", help="how each brand's sources are doing")
     status.add_argument("--config", default=os.environ.get(CONFIG_VAR, DEFAULT_CONFIG))
     check = commands.add_parser("check-config", help="validate a configuration file")
@@ -65,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return score(args)
     if args.command == "sources":
         return sources_table(args.config)
+    if args.command == "backfill":
+        return backfill(args)
     if args.command == "backtest":
         from monitor.backtest_cli import run_backtest
 
@@ -104,6 +111,27 @@ def check_config(path: str) -> int:
     notifiers = ", ".join(settings.notifiers.enabled()) or "none"
     sys.stdout.write(f"{path}: OK (brands: {brands}; notifiers: {notifiers})\n")
     return 0
+
+
+def backfill(args: argparse.Namespace) -> int:
+    """`pulso backfill --source S --since DATE`."""
+    from monitor.backfill import run_backfill
+    from monitor.records import parse_utc
+    from monitor.runtime import build_runtime
+
+    try:
+        since = parse_utc(args.since)
+    except ValueError:
+        sys.stderr.write(f"pulso backfill: --since {args.since!r} is not a date (2026-11-01)\n")
+        return EXIT_CONFIG
+    settings = _load(args.config)
+    if settings is None:
+        return EXIT_CONFIG
+    rt = build_runtime(settings)
+    try:
+        return run_backfill(rt, args.source, since, args.brand)
+    finally:
+        rt.close()
 
 
 def sources_table(path: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from monitor.alerts import detect_brand
@@ -29,7 +30,12 @@ class CollectReport:
     pages: int = 0
 
 
-def collect(rt: Runtime, brand_id: str, source_name: str) -> CollectReport:
+def collect(
+    rt: Runtime,
+    brand_id: str,
+    source_name: str,
+    on_page: Callable[[CollectReport], object] | None = None,
+) -> CollectReport:
     """Collect one (brand, source), keeping its health; a SourceError is recorded and raised.
 
     While a platform's rate-limit reset is ahead, nothing is asked of it.
@@ -41,7 +47,7 @@ def collect(rt: Runtime, brand_id: str, source_name: str) -> CollectReport:
         logger.info("%s/%s: rate limited until %s; skipped", brand_id, source_name, until)
         return CollectReport()
     try:
-        report = _collect(rt, brand_id, source_name)
+        report = _collect(rt, brand_id, source_name, on_page)
     except SourceError as exc:
         limited = isinstance(exc, RateLimited)
         with rt.sessions.begin() as session:
@@ -60,7 +66,12 @@ def collect(rt: Runtime, brand_id: str, source_name: str) -> CollectReport:
     return report
 
 
-def _collect(rt: Runtime, brand_id: str, source_name: str) -> CollectReport:
+def _collect(
+    rt: Runtime,
+    brand_id: str,
+    source_name: str,
+    on_page: Callable[[CollectReport], object] | None = None,
+) -> CollectReport:
     """Fetch new mentions page by page; each page is stored with its cursor, atomically."""
     brand = rt.brand(brand_id)
     source = rt.sources[(brand_id, source_name)]
@@ -88,6 +99,8 @@ def _collect(rt: Runtime, brand_id: str, source_name: str) -> CollectReport:
             if batch.cursor is not None:
                 save_cursor(session, brand_id, source_name, batch.cursor)
         cursor, more = batch.cursor, batch.more
+        if on_page is not None:
+            on_page(report)
     logger.info(
         "collected %s/%s: %d fetched, %d about the brand, %d new",
         brand_id,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import abc
+import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,10 +49,39 @@ class Source(abc.ABC):
 
     name: ClassVar[str]
     Settings: ClassVar[type[SourceSettings]]
+    # The setting (in hours) that says how far back a first sweep goes, if the platform's
+    # search can go back at all; `backfill` uses it.
+    lookback_setting: ClassVar[str | None] = None
 
     def __init__(self, settings: SourceSettings) -> None:
         self.settings = settings
 
+    def backfill(self, since: datetime, now: datetime) -> Source:
+        """The same source, with its first sweep reaching back to `since`."""
+        field = self.lookback_setting
+        if field is None:
+            raise SourceError(f"{self.name} cannot search back in time; nothing to backfill")
+        hours = max(1, math.ceil((now - since).total_seconds() / 3600))
+        kind = type(getattr(self.settings, field))
+        limit = _limit(self.settings, field)
+        if limit is not None and hours > limit:
+            raise SourceError(
+                f"{self.name} searches back {limit} hours at most; --since is {hours} hours ago"
+            )
+        update: dict[str, object] = {field: kind(hours)}
+        pages = _limit(self.settings, "max_pages")
+        if pages is not None:  # a backfill is not one tick: let its sweep run to the end
+            update["max_pages"] = pages
+        return type(self)(self.settings.model_copy(update=update))
+
     @abc.abstractmethod
     def fetch(self, query: Query, cursor: str | None) -> Batch:
         """Return the next page of mentions after `cursor` and the cursor after it."""
+
+
+def _limit(settings: SourceSettings, field: str) -> int | None:
+    """The upper bound (`le`) a settings field declares, if it has the field and a bound."""
+    info = type(settings).model_fields.get(field)
+    if info is None:
+        return None
+    return next((int(m.le) for m in info.metadata if hasattr(m, "le")), None)

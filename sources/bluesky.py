@@ -162,6 +162,7 @@ class BlueskySource(Source):
 
     name: ClassVar[str] = "bluesky"
     Settings: ClassVar[type[SourceSettings]] = BlueskySettings
+    lookback_setting: ClassVar[str | None] = "lookback_hours"
 
     def __init__(self, settings: SourceSettings) -> None:
         super().__init__(settings)

@@ -166,6 +166,7 @@ class HackerNewsSource(Source):
 
     name: ClassVar[str] = "hackernews"
     Settings: ClassVar[type[SourceSettings]] = HackerNewsSettings
+    lookback_setting: ClassVar[str | None] = "lookback_hours"
 
     def __init__(self, settings: SourceSettings) -> None:
         super().__init__(settings)

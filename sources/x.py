@@ -232,6 +232,7 @@ class XSource(Source):
 
     name: ClassVar[str] = "x"
     Settings: ClassVar[type[SourceSettings]] = XSettings
+    lookback_setting: ClassVar[str | None] = "backfill_hours"
 
     def __init__(
         self, settings: SourceSettings, clock: Callable[[], datetime] | None = None
