@@ -5,6 +5,7 @@ Errors name the file and the key path (`pulso.yaml: brands[0].keywords: ...`).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Mapping
@@ -159,6 +160,18 @@ class SourcesBase(Frozen):
         """Enabled sources by name, in registry order."""
         found = {name: getattr(self, name, None) for name in SOURCES}
         return {n: s for n, s in found.items() if isinstance(s, SourceSettings) and s.enabled}
+
+    @model_validator(mode="after")
+    def _packages_installed(self) -> SourcesBase:
+        missing = [
+            f"{name}: needs the Python package {package} (pip install '{install}')"
+            for name in self.enabled()
+            for module, package, install in SOURCES[name].requires
+            if importlib.util.find_spec(module) is None
+        ]
+        if missing:
+            raise ValueError("; ".join(missing))
+        return self
 
 
 class NotifiersBase(Frozen):

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.records import Batch
 
+# (module to import, package name, what to pip install) for each client library needed.
+Requirements = tuple[tuple[str, str, str], ...]
+
 
 class SourceError(Exception):
     """A source could not fetch this time; the job gives up until its next tick."""
@@ -52,6 +55,8 @@ class Source(abc.ABC):
     # The setting (in hours) that says how far back a first sweep goes, if the platform's
     # search can go back at all; `backfill` uses it.
     lookback_setting: ClassVar[str | None] = None
+    # (module to import, package name, what to pip install) for each client library needed.
+    requires: ClassVar[Requirements] = ()
 
     def __init__(self, settings: SourceSettings) -> None:
         self.settings = settings

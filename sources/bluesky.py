@@ -162,6 +162,9 @@ class BlueskySource(Source):
 
     name: ClassVar[str] = "bluesky"
     Settings: ClassVar[type[SourceSettings]] = BlueskySettings
+    requires: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("atproto", "atproto", "pulso[bluesky]"),
+    )
     lookback_setting: ClassVar[str | None] = "lookback_hours"
 
     def __init__(self, settings: SourceSettings) -> None:

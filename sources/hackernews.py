@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from monitor.records import Batch, Mention, utcnow
-from sources.base import Query, Source, SourceError, SourceSettings
+from sources.base import Query, Requirements, Source, SourceError, SourceSettings
 from sources.common import html_to_text, http_get, with_retries
 
 logger = logging.getLogger(__name__)
@@ -166,6 +166,7 @@ class HackerNewsSource(Source):
 
     name: ClassVar[str] = "hackernews"
     Settings: ClassVar[type[SourceSettings]] = HackerNewsSettings
+    requires: ClassVar[Requirements] = (("httpx", "httpx", "httpx"),)
     lookback_setting: ClassVar[str | None] = "lookback_hours"
 
     def __init__(self, settings: SourceSettings) -> None:

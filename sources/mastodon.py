@@ -162,6 +162,9 @@ class MastodonSource(Source):
 
     name: ClassVar[str] = "mastodon"
     Settings: ClassVar[type[SourceSettings]] = MastodonSettings
+    requires: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("mastodon", "Mastodon.py", "pulso[mastodon]"),
+    )
 
     def __init__(self, settings: SourceSettings) -> None:
         super().__init__(settings)

@@ -21,7 +21,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from monitor.records import Batch, Mention
 from monitor.secrets import environment, require_secret
-from sources.base import Query, RateLimited, Source, SourceError, SourceSettings
+from sources.base import Query, RateLimited, Requirements, Source, SourceError, SourceSettings
 from sources.common import TransientError, raise_for_status, with_retries
 
 logger = logging.getLogger(__name__)
@@ -251,6 +251,7 @@ class RedditSource(Source):
 
     name: ClassVar[str] = "reddit"
     Settings: ClassVar[type[SourceSettings]] = RedditSettings
+    requires: ClassVar[Requirements] = (("praw", "praw", "praw"),)
 
     def __init__(self, settings: SourceSettings) -> None:
         super().__init__(settings)

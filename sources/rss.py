@@ -161,6 +161,10 @@ class RssSource(Source):
 
     name: ClassVar[str] = "rss"
     Settings: ClassVar[type[SourceSettings]] = RssSettings
+    requires: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("httpx", "httpx", "httpx"),
+        ("feedparser", "feedparser", "feedparser"),
+    )
 
     def __init__(self, settings: SourceSettings) -> None:
         super().__init__(settings)

@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from monitor.records import Batch, Mention, parse_utc, utcnow
 from monitor.secrets import environment, read_secret, require_secret
-from sources.base import Query, RateLimited, Source, SourceError, SourceSettings
+from sources.base import Query, RateLimited, Requirements, Source, SourceError, SourceSettings
 from sources.common import Sweep, TransientError, with_retries
 
 logger = logging.getLogger(__name__)
@@ -232,6 +232,7 @@ class XSource(Source):
 
     name: ClassVar[str] = "x"
     Settings: ClassVar[type[SourceSettings]] = XSettings
+    requires: ClassVar[Requirements] = (("tweepy", "tweepy", "tweepy"),)
     lookback_setting: ClassVar[str | None] = "backfill_hours"
 
     def __init__(

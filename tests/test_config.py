@@ -194,3 +194,26 @@ def test_slack_routes_must_name_configured_brands(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(path, environ={"PULSO_SLACK_BOT_TOKEN": "xoxb-test"})
     assert "notifiers.slack.routes[0].brand: no brand 'acmee' (brands: acme)" in str(caught.value)
+
+
+def test_an_enabled_source_without_its_client_package_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "atproto" else real(name)
+    )
+    environ = {"PULSO_BLUESKY_HANDLE": "acme.bsky.social", "PULSO_BLUESKY_APP_PASSWORD": "x"}
+    path = tmp_path / "pulso.yaml"
+    path.write_text(GOOD.replace("replay: {path: bundled}", "bluesky: {}"), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ=environ)
+    assert (
+        f"{path}: brands[0].sources: bluesky: needs the Python package atproto "
+        "(pip install 'pulso[bluesky]')"
+    ) in caught.value.errors
+    # A source nobody enables is never asked for.
+    path.write_text(GOOD, encoding="utf-8")
+    load_settings(path, environ={})
