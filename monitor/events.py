@@ -58,6 +58,7 @@ class AlertEvent:
     resolved_at: str | None = None
     sequence: int = 0
     new_themes: tuple[str, ...] = ()  # `updated`: the labels that just appeared
+    detail: str = ""  # rules without counts (source_down:<source>) say why in words
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the outbox payload)."""

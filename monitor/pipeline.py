@@ -12,6 +12,7 @@ from monitor.events import AlertEvent
 from monitor.health import record_failure, record_success, waiting_until
 from monitor.outbox import DeliveryReport
 from monitor.runtime import Runtime
+from monitor.source_alerts import check_sources
 from monitor.store import load_cursor, save_cursor, store_mentions, stored_keys
 from sources.base import Query, RateLimited, SourceError
 
@@ -117,7 +118,8 @@ def detect(rt: Runtime, brand_id: str) -> list[AlertEvent]:
     brand = rt.brand(brand_id)
     notifiers = list(rt.outbox.notifiers)
     with rt.sessions.begin() as session:
-        return detect_brand(session, brand, rt.detectors[brand_id], notifiers, rt.clock())
+        events = detect_brand(session, brand, rt.detectors[brand_id], notifiers, rt.clock())
+        return events + check_sources(session, brand, notifiers, rt.clock())
 
 
 def deliver(rt: Runtime, wait_seconds: float = 0.0) -> DeliveryReport:

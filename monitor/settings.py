@@ -117,6 +117,12 @@ class DetectorSettings(Frozen):
     )
     resolve_after_minutes: int = Field(default=30, ge=0)
     z_resolve: float = Field(default=3.0, ge=0, description="below this z, the incident calms")
+    source_down_minutes: int = Field(
+        default=30, ge=1, description="a source failing this long opens a source_down alert"
+    )
+    source_silence_hours: int = Field(
+        default=2, ge=0, le=24, description="no mentions this long, when usually many: alert"
+    )
     negative_spike: NegativeRuleSettings = NegativeRuleSettings()
     volume_spike: VolumeRuleSettings = VolumeRuleSettings()
 

@@ -11,6 +11,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACE = re.compile(r"\s+")
 
 RULE_TITLES = {"negative_spike": "negative spike", "volume_spike": "volume spike"}
+SOURCE_DOWN = "source_down:"
 
 
 def clean(text: str, limit: int = 280) -> str:
@@ -44,11 +45,15 @@ def duration(minutes: int) -> str:
 def title(event: AlertEvent) -> str:
     """`Paquetto: negative spike (critical)`."""
     rule = RULE_TITLES.get(event.rule, event.rule)
+    if event.rule.startswith(SOURCE_DOWN):
+        rule = f"source down ({event.rule.removeprefix(SOURCE_DOWN)})"
     return f"{event.brand_name}: {rule} ({event.severity})"
 
 
 def why(event: AlertEvent) -> str:
     """One sentence saying why the alert fired, in counts people can check."""
+    if event.detail:
+        return event.detail
     minutes = minutes_between(event.window_start, event.window_end)
     share = f"negative share {event.negative_share:.0%} (usually {event.usual_share:.0%})"
     since = f"since {hhmm(event.started_at)}"
@@ -72,6 +77,8 @@ def lasted(event: AlertEvent) -> str:
 def resolution(event: AlertEvent) -> str:
     """What the incident amounted to, once it is over."""
     end = event.resolved_at or event.window_end
+    if event.rule.startswith(SOURCE_DOWN):
+        return f"Collecting again since {hhmm(end)}. It was down for {lasted(event)}."
     return (
         f"Back to normal at {hhmm(end)}. Lasted {lasted(event)}; peak {event.peak_negative} "
         f"negative mentions per window; {event.total_negative} negative mentions in all."
