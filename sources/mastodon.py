@@ -7,13 +7,13 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
-from monitor.records import Batch, Mention, parse_utc
+from monitor.records import Batch, Mention, parse_utc, utcnow
 from monitor.secrets import environment, read_secret
 from sources.base import Query, RateLimited, Source, SourceError, SourceSettings
 from sources.common import TransientError, html_to_text, with_retries
@@ -46,6 +46,9 @@ class MastodonSettings(SourceSettings):
     max_pages: int = Field(default=5, ge=1, le=100)
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     local_only: bool = False
+    lookback_hours: float = Field(
+        default=24.0, gt=0, le=24 * 30, description="how far back a hashtag's first sweep goes"
+    )
     token: SecretStr | None = Field(default=None, validate_default=True)
 
     @field_validator("instances")
@@ -126,6 +129,12 @@ def status_to_mention(status: Mapping[str, Any]) -> Mention:
     )
 
 
+def status_id_at(when: datetime) -> str:
+    """The smallest status id Mastodon can give a post made at `when` (ids are snowflakes:
+    milliseconds since the epoch shifted left by 16 bits), so `min_id` can start at a time."""
+    return str(int(when.timestamp() * 1000) << 16)
+
+
 def _id_key(status_id: str) -> tuple[int, str]:
     # Mastodon ids are numeric strings of varying length: compare them as numbers.
     return (len(status_id), status_id)
@@ -162,14 +171,18 @@ class MastodonSource(Source):
 
     name: ClassVar[str] = "mastodon"
     Settings: ClassVar[type[SourceSettings]] = MastodonSettings
+    lookback_setting: ClassVar[str | None] = "lookback_hours"
     requires: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("mastodon", "Mastodon.py", "pulso[mastodon]"),
     )
 
-    def __init__(self, settings: SourceSettings) -> None:
+    def __init__(
+        self, settings: SourceSettings, clock: Callable[[], datetime] | None = None
+    ) -> None:
         super().__init__(settings)
         assert isinstance(settings, MastodonSettings)
         self.mastodon = settings
+        self.clock = clock or utcnow
         self._clients: dict[str, Any] = {}
         self._pages_in_run = 0
 
@@ -200,14 +213,15 @@ class MastodonSource(Source):
         for instance in self.mastodon.instances:
             seen = state.setdefault(instance, {})
             for tag in hashtags_for(query, self.mastodon.hashtags):
+                start = seen.get(tag) or status_id_at(self.clock() - self._lookback())
                 try:
-                    page = self._page(instance, tag, seen.get(tag))
+                    page = self._page(instance, tag, start)
                 except SourceError as exc:
                     failures.append(exc)
                     continue
-                if page:
-                    seen[tag] = max((str(s["id"]) for s in page), key=_id_key)
-                    mentions.extend(self._map(page, query))
+                # An empty page still pins where the next fetch starts: no gap after it.
+                seen[tag] = max((str(s["id"]) for s in page), key=_id_key, default=start)
+                mentions.extend(self._map(page, query))
                 more = more or len(page) >= self.mastodon.page_size
         if failures and len(failures) == _streams(self.mastodon, query):
             self._pages_in_run = 0
@@ -219,6 +233,9 @@ class MastodonSource(Source):
             self._pages_in_run, more = 0, False  # the rest waits for the next tick
         logger.info("mastodon: %d statuses for %s", len(mentions), query.brand)
         return Batch(mentions=mentions, cursor=json.dumps(state, sort_keys=True), more=more)
+
+    def _lookback(self) -> timedelta:
+        return timedelta(hours=self.mastodon.lookback_hours)
 
     def _page(self, instance: str, tag: str, since: str | None) -> list[Any]:
         what = f"mastodon {urlsplit(instance).netloc} #{tag}"

@@ -33,9 +33,14 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return waits
 
 
+NOW = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)
+
+
 def source(fake: FakeMastodon, **settings: Any) -> MastodonSource:
     """A source reading the fake instance."""
-    return MastodonSource(MastodonSettings(instances=(fake.base_url,), **settings))
+    return MastodonSource(
+        MastodonSettings(instances=(fake.base_url,), **settings), clock=lambda: NOW
+    )
 
 
 def test_first_page_maps_every_field(fake: FakeMastodon) -> None:
@@ -66,7 +71,7 @@ def test_first_page_maps_every_field(fake: FakeMastodon) -> None:
     assert (mention.likes, mention.reposts, mention.replies) == (5, 2, 1)
     assert not mention.is_repost and not mention.is_quote
     assert mention.parent_id == "6"
-    assert json.loads(batch.cursor or "") == {fake.base_url: {"paquetto": "7"}}
+    assert json.loads(batch.cursor or "") == {fake.base_url: {"paquetto": make_status(7, "")["id"]}}
 
 
 def test_a_reblog_and_a_quote_are_flagged() -> None:
@@ -81,8 +86,8 @@ def test_a_reblog_and_a_quote_are_flagged() -> None:
 
 def test_pages_forward_then_resumes_after_a_restart(fake: FakeMastodon) -> None:
     fake.add(*(make_status(i, f"<p>Paquetto {i}</p>") for i in range(1, 6)))
-    first = source(fake, page_size=2).fetch(QUERY, None)  # no cursor: start from the newest
-    assert [m.text for m in first.mentions] == ["Paquetto 5", "Paquetto 4"]
+    first = source(fake, page_size=2).fetch(QUERY, None)  # no cursor: from `lookback_hours` ago
+    assert [m.text for m in first.mentions] == ["Paquetto 2", "Paquetto 1"]
     assert not first.mentions or first.more  # a full page may have more after it
     fake.add(*(make_status(i, f"<p>Paquetto {i}</p>") for i in range(6, 11)))
     restarted = source(fake, page_size=2)  # a new process, given the saved cursor
@@ -95,9 +100,10 @@ def test_pages_forward_then_resumes_after_a_restart(fake: FakeMastodon) -> None:
         cursor, pages = batch.cursor, pages + 1
         if not batch.more:
             break
-    assert sorted(seen) == sorted(f"Paquetto {i}" for i in [4, 5, *range(6, 11)])
+    assert sorted(seen) == sorted(f"Paquetto {i}" for i in range(1, 11))
     assert len(seen) == len(set(seen))
-    assert [p.get("min_id") for p in fake.timeline_requests()][1:3] == [["5"], ["7"]]
+    expected = [[make_status(i, "")["id"]] for i in (2, 4)]
+    assert [p.get("min_id") for p in fake.timeline_requests()][1:3] == expected
     assert restarted.fetch(QUERY, cursor).mentions == []
 
 

@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from collections import deque
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -34,15 +35,22 @@ _INSTANCE: JsonDict = {
 }
 
 
+def snowflake(created_at: str, sequence: int) -> str:
+    """A Mastodon status id: milliseconds since the epoch << 16, plus a sequence number."""
+    when = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    return str((int(when.timestamp() * 1000) << 16) + sequence % 65536)
+
+
 def make_status(
     status_id: int, text: str, tag: str = "paquetto", created_at: str | None = None, **extra: Any
 ) -> JsonDict:
     """A Status entity shaped like the Mastodon API's (docs.joinmastodon.org/entities/Status)."""
+    created = created_at or f"2026-11-29T10:{status_id % 60:02d}:00.000Z"
     status: JsonDict = {
-        "id": str(status_id),
+        "id": snowflake(created, status_id),
         "uri": f"https://remote.example/users/ana/statuses/{status_id}",
         "url": f"https://remote.example/@ana/{status_id}",
-        "created_at": created_at or f"2026-11-29T10:{status_id % 60:02d}:00.000Z",
+        "created_at": created,
         "edited_at": None,
         "account": {
             "id": "109",
