@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Row, and_, bindparam, case, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -23,6 +24,13 @@ from monitor.schema import (
 )
 
 CHUNK = 500
+# Ids looked up per query: well under SQLite's and PostgreSQL's bound-parameter limits.
+LOOKUP_CHUNK = 2000
+_MENTION_KEY = ("source", "external_id", "id")
+_LOOKUP = select(MentionRow.id, MentionRow.external_id).where(
+    MentionRow.source == bindparam("source"),
+    MentionRow.external_id.in_(bindparam("ids", expanding=True)),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,24 +50,66 @@ class StoredMention:
     is_repost: bool
 
 
-def _insert_ignoring_conflicts(
-    session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str]
-) -> int:
-    """Insert rows, skipping those whose `keys` exist; return how many were inserted."""
+def _insert_new(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    returning: Sequence[str],
+) -> list[Row[Any]]:
+    """Insert rows, skipping those whose `keys` exist; return `returning` of the new ones.
+
+    On SQLite, one cached `INSERT ... ON CONFLICT DO NOTHING RETURNING` run as an
+    executemany: SQLAlchemy batches it into multi-row statements ("insertmanyvalues")
+    without recompiling per chunk. RETURNING counts new rows exactly, where the
+    driver's rowcount cannot (psycopg reports -1 for these statements).
+    """
     if not rows:
-        return 0
+        return []
     dialect = session.get_bind().dialect.name
     if dialect not in ("postgresql", "sqlite"):
         raise NotImplementedError(
             f"database {dialect!r} is not supported; use SQLite or PostgreSQL"
         )
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    inserted = 0
-    for start in range(0, len(rows), CHUNK):
-        statement = insert(table).values(rows[start : start + CHUNK])
-        result = session.execute(statement.on_conflict_do_nothing(index_elements=keys))
-        inserted += max(0, getattr(result, "rowcount", 0))
-    return inserted
+    if dialect == "postgresql":
+        return _insert_new_unnest(session, table, rows, keys, returning)
+    statement = (
+        sqlite_insert(table)
+        .on_conflict_do_nothing(index_elements=keys)
+        .returning(*(table.c[name] for name in returning))
+    )
+    return list(session.connection().execute(statement, rows))
+
+
+def _insert_new_unnest(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    returning: Sequence[str],
+) -> list[Row[Any]]:
+    """PostgreSQL: one array parameter per column, unnested into rows by the server.
+
+    The statement text stays short and the same for any number of rows, so neither
+    SQLAlchemy nor psycopg re-parse a long multi-row VALUES list at every page.
+    """
+    names = list(rows[0])
+    arrays = [func.unnest(bindparam(f"a_{n}", type_=ARRAY(table.c[n].type))) for n in names]
+    statement = (
+        pg_insert(table)
+        .from_select(names, select(*arrays))
+        .on_conflict_do_nothing(index_elements=keys)
+        .returning(*(table.c[name] for name in returning))
+    )
+    params = {f"a_{name}": [row[name] for row in rows] for name in names}
+    return list(session.connection().execute(statement, params))
+
+
+def _insert_ignoring_conflicts(
+    session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str]
+) -> int:
+    """Insert rows, skipping those whose `keys` exist; return how many were inserted."""
+    return len(_insert_new(session, table, rows, keys, keys))
 
 
 def stored_keys(session: Session, mentions: Sequence[Mention]) -> dict[tuple[str, str], int]:
@@ -68,13 +118,12 @@ def stored_keys(session: Session, mentions: Sequence[Mention]) -> dict[tuple[str
     by_source: dict[str, list[str]] = {}
     for mention in mentions:
         by_source.setdefault(mention.source, []).append(mention.external_id)
+    connection = session.connection()
     for source, ids in by_source.items():
-        for start in range(0, len(ids), CHUNK):
-            rows = session.execute(
-                select(MentionRow.id, MentionRow.external_id).where(
-                    MentionRow.source == source,
-                    MentionRow.external_id.in_(ids[start : start + CHUNK]),
-                )
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), LOOKUP_CHUNK):
+            rows = connection.execute(
+                _LOOKUP, {"source": source, "ids": unique[start : start + LOOKUP_CHUNK]}
             )
             found.update({(source, external_id): id_ for id_, external_id in rows})
     return found
@@ -94,8 +143,10 @@ def store_mentions(
     """
     now = utcnow()
     rows = [_mention_row(m, sentiments[m.key], now) for m in mentions if m.key in sentiments]
-    _insert_ignoring_conflicts(session, MentionRow.__table__, rows, ["source", "external_id"])
-    ids = stored_keys(session, mentions)
+    new = _insert_new(session, MentionRow.__table__, rows, ["source", "external_id"], _MENTION_KEY)
+    ids = {(row.source, row.external_id): row.id for row in new}
+    # Only mentions stored earlier (or by a concurrent writer) need a lookup.
+    ids.update(stored_keys(session, [m for m in mentions if m.key not in ids]))
     tags = [
         {"mention_id": ids[key], "touchpoint": touchpoint}
         for key, found in (touchpoints or {}).items()

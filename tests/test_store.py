@@ -13,8 +13,8 @@ from sqlalchemy import func, select, text
 from models.sentiment import Sentiment
 from monitor.db import make_engine, migrate, session_factory
 from monitor.records import Mention
-from monitor.schema import Base, CursorRow, MentionBrandRow, MentionRow
-from monitor.store import bucket_counts, load_cursor, save_cursor, store_mentions
+from monitor.schema import Base, CursorRow, MentionBrandRow, MentionRow, MentionTouchpointRow
+from monitor.store import bucket_counts, load_cursor, save_cursor, store_mentions, stored_keys
 from tests.helpers import END, mention
 
 NEG = Sentiment("negative", -0.8, 0.8, "en", "test")
@@ -99,3 +99,20 @@ def test_untrusted_text_is_stored_verbatim(sessions) -> None:  # type: ignore[no
         store_mentions(session, "acme", [item], {item.key: NEG})
     with sessions() as session:
         assert session.scalar(select(MentionRow.text)) == nasty
+
+
+def test_a_large_page_stored_twice_stores_and_links_each_once(sessions) -> None:  # type: ignore[no-untyped-def]
+    batch = _mentions(5_000)
+    scores = {m.key: NEG for m in batch}
+    tags = {m.key: ["delivery"] for m in batch[:100]}
+    with sessions.begin() as session:
+        assert store_mentions(session, "acme", batch, scores, tags) == 5_000
+    with sessions.begin() as session:
+        assert store_mentions(session, "acme", batch, scores, tags) == 0
+        assert stored_keys(session, batch).keys() == {m.key for m in batch}
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(MentionRow)) == 5_000
+        links = select(func.count(func.distinct(MentionBrandRow.mention_id)), func.count())
+        assert session.execute(links).one() == (5_000, 5_000)
+        tagged = select(func.count()).select_from(MentionTouchpointRow)
+        assert session.scalar(tagged) == 100
