@@ -145,10 +145,20 @@ def sources_table(path: str) -> int:
 
     engine = make_engine(settings.database_url)
     migrate(engine)
-    pairs = [(b.id, name) for b in settings.brands for name in b.sources.enabled()]
+    from monitor.store import load_cursor
+    from sources import SOURCES
+
+    enabled = {(b.id, n): s for b in settings.brands for n, s in b.sources.enabled().items()}
+    pairs = list(enabled)
     now = utcnow()
     with session_factory(engine)() as session:
         rows = statuses(session, pairs, now)
+        notes = {
+            (brand, name): SOURCES[name](enabled[(brand, name)]).status_note(
+                load_cursor(session, brand, name)
+            )
+            for brand, name in pairs
+        }
     engine.dispose()
     lines = [("BRAND", "SOURCE", "STATE", "LAST SUCCESS", "FAILURES", "LAST HOUR", "LAST ERROR")]
     for r in rows:
@@ -156,6 +166,8 @@ def sources_table(path: str) -> int:
         error = (r.last_error or "")[:70]
         if r.retry_at and r.state == "rate-limited":
             error = f"until {r.retry_at:%H:%M:%S} UTC; {error}"
+        note = notes[(r.brand, r.source)]
+        error = f"{note}; {error}" if note and error else note or error
         lines.append(
             (
                 r.brand,

@@ -61,6 +61,10 @@ class Source(abc.ABC):
     def __init__(self, settings: SourceSettings) -> None:
         self.settings = settings
 
+    def status_note(self, cursor: str | None) -> str:
+        """A short note for `pulso sources` (an API budget, say); empty if nothing to say."""
+        return ""
+
     def backfill(self, since: datetime, now: datetime) -> Source:
         """The same source, with its first sweep reaching back to `since`."""
         field = self.lookback_setting

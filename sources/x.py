@@ -278,6 +278,14 @@ class XSource(Source):
             "available_now": self._allowance(state.reads, now),
         }
 
+    def status_note(self, cursor: str | None) -> str:
+        """This month's X reads against the budget, for `pulso sources`."""
+        spend = self.budget_status(cursor)
+        return (
+            f"X reads {spend['reads']:,} of {spend['budget']:,} in {spend['month']} "
+            f"({spend['left']:,} left)"
+        )
+
     def _allowance(self, reads: int, now: datetime) -> int:
         start, end = _month_bounds(now)
         elapsed = (now - start).total_seconds() + self.x.interval_seconds

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+import yaml
 
 from monitor import pipeline
 from monitor.cli import main
@@ -93,3 +95,28 @@ def test_a_failing_source_is_one_warning_and_the_cycle_goes_on(
         assert run_once(rt, delivery_wait=0) == 1
     warnings = [r for r in caplog.records if "HTTP 401" in r.getMessage()]
     assert len(warnings) == 1 and warnings[0].exc_info is None
+
+
+def test_the_x_read_budget_shows_in_the_sources_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.store import save_cursor
+    from sources.x import XSettings, XSource
+
+    monkeypatch.setenv("PULSO_X_BEARER_TOKEN", "test-token")
+    replay = write_jsonl(tmp_path / "r.jsonl", [mention(0, "ACME", END)])
+    config = write_config(tmp_path / "pulso.yaml", replay, tmp_path / "db.sqlite")
+    data = yaml.safe_load(config.read_text())
+    data["brands"][0]["sources"]["x"] = {"monthly_read_budget": 5000}
+    config.write_text(yaml.safe_dump(data))
+    rt = build_runtime(load_settings(config))
+    month = datetime.now(UTC).strftime("%Y-%m")
+    source = XSource(XSettings(monthly_read_budget=5000))
+    cursor = source.budget_status()  # an empty month
+    assert cursor["reads"] == 0
+    with rt.sessions.begin() as session:
+        save_cursor(session, "acme", "x", json.dumps({"month": month, "reads": 1200}))
+    rt.close()
+    assert main(["sources", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert f"X reads 1,200 of 5,000 in {month} (3,800 left)" in out
