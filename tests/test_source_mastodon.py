@@ -188,3 +188,19 @@ def test_the_token_comes_only_from_the_environment() -> None:
     assert settings.token is not None and settings.token.get_secret_value() == "tok"
     with pytest.raises(ValueError, match="PULSO_MASTODON_ACCESS_TOKEN"):
         MastodonSettings.model_validate({"token": "inline"})
+
+
+def test_search_finds_posts_without_the_hashtag_and_resumes(fake: FakeMastodon) -> None:
+    # Posts under another tag that name the brand in their text: only search finds them.
+    fake.add(*(make_status(i, f"<p>my Paquetto parcel {i}</p>", tag="other") for i in range(1, 4)))
+    fake.add(make_status(9, "<p>nothing to see</p>", tag="other"))
+    hashtag_only = source(fake).fetch(QUERY, None)
+    assert hashtag_only.mentions == []
+    searching = source(fake, search=True)
+    first = searching.fetch(QUERY, None)
+    assert sorted(m.text for m in first.mentions) == [f"my Paquetto parcel {i}" for i in (1, 2, 3)]
+    searches = [params for path, params in fake.requests if path == "/api/v2/search"]
+    assert searches[-1]["q"] == ["Paquetto"] and searches[-1]["type"] == ["statuses"]
+    fake.add(make_status(12, "<p>Paquetto again</p>", tag="other"))
+    again = source(fake, search=True).fetch(QUERY, first.cursor)  # after a restart
+    assert [m.text for m in again.mentions] == ["Paquetto again"]

@@ -19,6 +19,20 @@ from urllib.parse import parse_qs, urlsplit
 
 JsonDict = dict[str, Any]
 
+_INSTANCE_V1: JsonDict = {
+    "uri": "fake.local",
+    "title": "Fake",
+    "short_description": "",
+    "description": "",
+    "email": "admin@fake.local",
+    "version": "4.5.0",
+    "urls": {"streaming_api": "wss://fake.local"},
+    "stats": {"user_count": 1, "status_count": 1, "domain_count": 1},
+    "languages": ["en"],
+    "registrations": False,
+    "approval_required": False,
+    "invites_enabled": False,
+}
 _INSTANCE: JsonDict = {
     "domain": "fake.local",
     "title": "Fake",
@@ -135,13 +149,25 @@ class FakeMastodon:
         self._server.shutdown()
         self._server.server_close()
 
-    def _timeline(self, tag: str, params: dict[str, list[str]]) -> tuple[list[JsonDict], str]:
+    def _search(self, params: dict[str, list[str]]) -> JsonDict:
+        """`GET /api/v2/search?type=statuses`: statuses whose text holds `q`."""
+        q = params.get("q", [""])[0].strip('"').lower()
+        with self._lock:
+            every = {s["id"]: s for tagged in self.statuses.values() for s in tagged}
+        found = [s for s in every.values() if q and q in str(s.get("content", "")).lower()]
+        page, _ = self._timeline("", params, found)
+        return {"accounts": [], "statuses": page, "hashtags": []}
+
+    def _timeline(
+        self, tag: str, params: dict[str, list[str]], among: list[JsonDict] | None = None
+    ) -> tuple[list[JsonDict], str]:
         def arg(name: str) -> int | None:
             return int(params[name][0]) if name in params else None
 
         limit = min(arg("limit") or 20, 40)
         with self._lock:
-            found = sorted(self.statuses.get(tag, []), key=lambda s: -int(s["id"]))
+            pool = self.statuses.get(tag, []) if among is None else among
+            found = sorted(pool, key=lambda s: -int(s["id"]))
         if (max_id := arg("max_id")) is not None:
             found = [s for s in found if int(s["id"]) < max_id]
         if (since_id := arg("since_id")) is not None:
@@ -177,13 +203,18 @@ class FakeMastodon:
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
+                parts = parts._replace(path=parts.path.rstrip("/") or "/")  # Rails takes both
                 params = parse_qs(parts.query)
                 fake.requests.append((parts.path, params))
                 if parts.path == "/api/v2/instance":
                     self._send(200, json.dumps(_INSTANCE).encode(), {})
                     return
+                if parts.path == "/api/v1/instance":  # what the version check reads
+                    self._send(200, json.dumps(_INSTANCE_V1).encode(), {})
+                    return
                 prefix = "/api/v1/timelines/tag/"
-                if not parts.path.startswith(prefix):
+                search = parts.path == "/api/v2/search"
+                if not parts.path.startswith(prefix) and not search:
                     self._send(404, b'{"error":"Record not found"}', {})
                     return
                 if fake._failures:
@@ -207,6 +238,9 @@ class FakeMastodon:
                     if kind == "garbage":
                         self._send(200, b'[{"id": "1", "content": ', {})
                         return
+                if search:
+                    self._send(200, json.dumps(fake._search(params)).encode(), {})
+                    return
                 page, link = fake._timeline(parts.path[len(prefix) :], params)
                 self._send(200, json.dumps(page).encode(), {"Link": link} if link else {})
 
