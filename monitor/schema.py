@@ -137,6 +137,29 @@ class SourceHealthRow(Base):
     retry_at: Mapped[datetime | None]
 
 
+class DigestRow(Base):
+    """A weekly digest of one brand for one audience (key): pending until mailed, then sent."""
+
+    __tablename__ = "digests"
+    __table_args__ = (
+        UniqueConstraint("brand", "week", "digest_key", name="uq_digests_brand_week_key"),
+        Index("ix_digests_status_next_attempt", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    brand: Mapped[str] = mapped_column(String(64))
+    week: Mapped[str] = mapped_column(String(8))
+    digest_key: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(16))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
 class CursorRow(Base):
     """Where each (brand, source) collection resumes."""
 
