@@ -181,7 +181,7 @@ def _theme_update(
     if last and now - parse_utc(last) < UPDATE_EVERY:
         return None
     window = negatives_between(session, brand.id, finding.window_start, finding.window_end)
-    themes = _themes(window, brand, session, row.id)
+    themes = themes_of(window, brand, session, row.id)
     known = {word for label in details.get("themes", []) for word in _words(label)}
     # New means no keyword in common with what was announced: labels drift as the window
     # moves ("parcel · lost" → "parcel · missing"), a new complaint does not overlap.
@@ -217,7 +217,7 @@ def _event(
     elif window is None:
         window = negatives_between(session, brand.id, finding.window_start, finding.window_end)
     if themes is None:
-        themes = _themes(window, brand, session, alert.id)
+        themes = themes_of(window, brand, session, alert.id)
     details = alert.details or {}
     announced = sorted(set(details.get("themes", [])) | {t.label for t in themes})
     alert.details = {**details, "themes": announced}
@@ -250,7 +250,7 @@ def _event(
     )
 
 
-def _themes(
+def themes_of(
     window: list[StoredMention],
     brand: BrandSettings,
     session: Session | None = None,

@@ -35,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--source", required=True, help="e.g. x, bluesky, hackernews")
     backfill.add_argument("--since", required=True, help="date or time (UTC), e.g. 2026-11-01")
     backfill.add_argument("--brand", help="only this brand (default: every brand using it)")
+    digest = commands.add_parser("digest", help="the weekly digest of a brand")
+    digest.add_argument("--config", default=os.environ.get(CONFIG_VAR, DEFAULT_CONFIG))
+    digest.add_argument("--brand", help="default: the first brand")
+    digest.add_argument("--week", help="ISO week such as 2026-W47 (default: last week)")
+    digest.add_argument("--locale", choices=("en", "es"), default="en")
+    digest.add_argument("--tz", default="UTC", help="time zone of the week, e.g. Europe/Madrid")
+    digest.add_argument("--preview", required=True, help="write the HTML (images inline) here")
     status = commands.add_parser("sources", help="how each brand's sources are doing")
     status.add_argument("--config", default=os.environ.get(CONFIG_VAR, DEFAULT_CONFIG))
     check = commands.add_parser("check-config", help="validate a configuration file")
@@ -72,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return sources_table(args.config)
     if args.command == "backfill":
         return backfill(args)
+    if args.command == "digest":
+        return digest_preview(args)
     if args.command == "backtest":
         from monitor.backtest_cli import run_backtest
 
@@ -132,6 +141,37 @@ def backfill(args: argparse.Namespace) -> int:
         return run_backfill(rt, args.source, since, args.brand)
     finally:
         rt.close()
+
+
+def digest_preview(args: argparse.Namespace) -> int:
+    """`pulso digest --preview FILE.html`: the week's digest as a page to look at."""
+    from pathlib import Path
+    from zoneinfo import ZoneInfoNotFoundError
+
+    from monitor.db import make_engine, migrate, session_factory
+    from monitor.digest_build import build_digest, last_week, preview_html
+    from monitor.records import utcnow
+
+    settings = _load(args.config)
+    if settings is None:
+        return EXIT_CONFIG
+    brand = next((b for b in settings.brands if args.brand in (None, b.id)), None)
+    if brand is None:
+        sys.stderr.write(f"pulso digest: no brand {args.brand!r} in {args.config}\n")
+        return EXIT_CONFIG
+    try:
+        week = args.week or last_week(args.tz, utcnow())
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        with session_factory(engine)() as session:
+            rendered = build_digest(session, brand, week, args.tz, args.locale)
+        engine.dispose()
+    except (ValueError, ZoneInfoNotFoundError) as exc:
+        sys.stderr.write(f"pulso digest: {exc}\n")
+        return EXIT_CONFIG
+    Path(args.preview).write_text(preview_html(rendered), encoding="utf-8")
+    sys.stdout.write(f"{rendered.subject}\nwrote {args.preview}\n")
+    return 0
 
 
 def sources_table(path: str) -> int:

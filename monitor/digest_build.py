@@ -1,0 +1,43 @@
+"""Put a brand's weekly digest together: figures from SQL, complaint themes, rendering."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from monitor.alerts import themes_of
+from monitor.digest_data import week_digest
+from monitor.digest_render import RenderedDigest, render_digest
+from monitor.settings import BrandSettings
+from monitor.store import negatives_between
+
+SAMPLE = 3000  # the week's most engaging complaints are enough to name its themes
+
+
+def last_week(tz: str, now: datetime) -> str:
+    """The last complete ISO week in time zone `tz`, as "2026-W47"."""
+    local = now.astimezone(ZoneInfo(tz)).date()
+    year, week, _ = (local.fromordinal(local.toordinal() - 7)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def build_digest(
+    session: Session, brand: BrandSettings, week: str, tz: str, locale: str
+) -> RenderedDigest:
+    """The rendered digest of `brand` for `week` (figures, charts, complaint themes)."""
+    digest = week_digest(session, brand.id, week, tz)
+    complaints = negatives_between(session, brand.id, digest.start, digest.end, limit=SAMPLE)
+    themes = list(themes_of(complaints, brand))
+    return render_digest(digest, brand.name, locale, themes=themes or None)
+
+
+def preview_html(rendered: RenderedDigest) -> str:
+    """The digest's HTML with its inline images embedded, for a browser."""
+    html = rendered.html
+    for cid, png in rendered.images.items():
+        data = base64.b64encode(png).decode("ascii")
+        html = html.replace(f'src="cid:{cid}"', f'src="data:image/png;base64,{data}"')
+    return html
