@@ -24,11 +24,17 @@ def last_week(tz: str, now: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
+def own_accounts(brand: BrandSettings) -> tuple[str, ...]:
+    """Names the brand's own accounts carry: its keywords that are one word of 4+ letters."""
+    names = (k.strip().lstrip("@#") for k in brand.keywords)
+    return tuple(dict.fromkeys(n for n in names if len(n) >= 4 and " " not in n))
+
+
 def build_digest(
     session: Session, brand: BrandSettings, week: str, tz: str, locale: str
 ) -> RenderedDigest:
     """The rendered digest of `brand` for `week` (figures, charts, complaint themes)."""
-    digest = week_digest(session, brand.id, week, tz)
+    digest = week_digest(session, brand.id, week, tz, own_accounts(brand))
     complaints = negatives_between(session, brand.id, digest.start, digest.end, limit=SAMPLE)
     themes = list(themes_of(complaints, brand))
     return render_digest(digest, brand.name, locale, themes=themes or None)

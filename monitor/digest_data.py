@@ -129,8 +129,18 @@ class WeekDigest:
     voices: tuple[Voice, ...]
 
 
-def week_digest(session: Session, brand: str, week: str, tz: str = "UTC") -> WeekDigest:
-    """The digest figures of `brand` for ISO `week` ("2026-W47") in time zone `tz`."""
+def week_digest(
+    session: Session,
+    brand: str,
+    week: str,
+    tz: str = "UTC",
+    own_accounts: Sequence[str] = (),
+) -> WeekDigest:
+    """The digest figures of `brand` for ISO `week` ("2026-W47") in time zone `tz`.
+
+    Voices leave out authors whose handle contains one of `own_accounts` (the brand's
+    name: its own support and country accounts are not what people say about it).
+    """
     zone = ZoneInfo(tz)
     monday = parse_week(week)
     mondays = [monday - timedelta(weeks=k) for k in range(WEEKS_OF_TREND - 1, -1, -1)]
@@ -165,7 +175,7 @@ def week_digest(session: Session, brand: str, week: str, tz: str = "UTC") -> Wee
             session, brand, MentionTouchpointRow.touchpoint, prev_start, week_start, end
         ),
         incidents=_incidents(session, brand, week_start, end),
-        voices=_voices(session, brand, week_start, end),
+        voices=_voices(session, brand, week_start, end, own_accounts),
     )
 
 
@@ -351,7 +361,9 @@ def _incidents(session: Session, brand: str, start: int, end: int) -> tuple[Inci
     return tuple(incidents)
 
 
-def _voices(session: Session, brand: str, start: int, end: int) -> tuple[Voice, ...]:
+def _voices(
+    session: Session, brand: str, start: int, end: int, own_accounts: Sequence[str] = ()
+) -> tuple[Voice, ...]:
     followers = func.max(MentionRow.author_followers)
     engagement = func.sum(MentionRow.likes + MentionRow.reposts + MentionRow.replies)
     reach = func.coalesce(followers, engagement)
@@ -373,6 +385,12 @@ def _voices(session: Session, brand: str, start: int, end: int) -> tuple[Voice, 
             end,
         )
         .where(MentionRow.author_handle.is_not(None))
+        .where(
+            *(
+                ~func.lower(MentionRow.author_handle).contains(name.lower(), autoescape=True)
+                for name in own_accounts
+            )
+        )
         .group_by(MentionRow.source, MentionRow.author_handle)
         .order_by(reach.desc(), func.count().desc(), MentionRow.source, MentionRow.author_handle)
         .limit(VOICES)

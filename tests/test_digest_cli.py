@@ -49,17 +49,28 @@ def test_preview_shows_the_week_with_its_charts_and_themes(
         mentions.append(m)
         label = "negative" if negative else "positive"
         scores[m.key] = Sentiment(label, -0.7 if negative else 0.7, 0.9, "en", "t")
+    own = Mention(  # the brand's own support account: not one of the week's voices
+        source="x",
+        external_id="own",
+        text="ACME here: we are sorry, DM us",
+        created_at=MONDAY,
+        author_handle="ACME_Help",
+        author_followers=1_000_000,
+    )
+    mentions.append(own)
+    scores[own.key] = Sentiment("neutral", 0.0, 0.9, "en", "t")
     with rt.sessions.begin() as session:
         store_mentions(session, "acme", mentions, scores)
     rt.close()
     out = tmp_path / "digest.html"
     args = ["digest", "--config", str(config), "--week", "2026-W47", "--preview", str(out)]
     assert main([*args, "--locale", "es", "--tz", "Europe/Madrid"]) == 0
-    assert "ACME — semana 47: 60 menciones" in capsys.readouterr().out
+    assert "ACME — semana 47: 61 menciones" in capsys.readouterr().out
     html = out.read_text(encoding="utf-8")
     assert html.count('src="data:image/png;base64,') == 2 and "cid:" not in html
     assert "<script>alert(1)</script>" not in html
     assert re.search(r"parcel|delivered", html)  # a complaint theme is named
+    assert "@user0" in html and "ACME_Help" not in html
     assert main([*args, "--week", "2026-47"]) == 2
     assert "2026-47" in capsys.readouterr().err
 
