@@ -41,7 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--week", help="ISO week such as 2026-W47 (default: last week)")
     digest.add_argument("--locale", choices=("en", "es"), default="en")
     digest.add_argument("--tz", default="UTC", help="time zone of the week, e.g. Europe/Madrid")
-    digest.add_argument("--preview", required=True, help="write the HTML (images inline) here")
+    digest.add_argument("--preview", help="write the HTML (images inline) here")
+    digest.add_argument(
+        "--send", action="store_true", help="mail it now to the config's digest recipients"
+    )
     status = commands.add_parser("sources", help="how each brand's sources are doing")
     status.add_argument("--config", default=os.environ.get(CONFIG_VAR, DEFAULT_CONFIG))
     check = commands.add_parser("check-config", help="validate a configuration file")
@@ -152,6 +155,9 @@ def digest_preview(args: argparse.Namespace) -> int:
     from monitor.digest_build import build_digest, last_week, preview_html
     from monitor.records import utcnow
 
+    if not (args.preview or args.send):
+        sys.stderr.write("pulso digest: say --preview FILE.html, --send, or both\n")
+        return EXIT_CONFIG
     settings = _load(args.config)
     if settings is None:
         return EXIT_CONFIG
@@ -169,9 +175,28 @@ def digest_preview(args: argparse.Namespace) -> int:
     except (ValueError, ZoneInfoNotFoundError) as exc:
         sys.stderr.write(f"pulso digest: {exc}\n")
         return EXIT_CONFIG
-    Path(args.preview).write_text(preview_html(rendered), encoding="utf-8")
-    sys.stdout.write(f"{rendered.subject}\nwrote {args.preview}\n")
+    if args.preview:
+        Path(args.preview).write_text(preview_html(rendered), encoding="utf-8")
+        sys.stdout.write(f"{rendered.subject}\nwrote {args.preview}\n")
+    if args.send:
+        return _send_digest(settings, week, brand.id)
     return 0
+
+
+def _send_digest(settings: Settings, week: str, brand: str) -> int:
+    from monitor.digest_send import send_due_digests
+    from monitor.runtime import build_runtime
+
+    if settings.digest is None:
+        sys.stderr.write("pulso digest: --send needs a `digest:` section in the config\n")
+        return EXIT_CONFIG
+    rt = build_runtime(settings)
+    try:
+        report = send_due_digests(rt, week=week, force=True, only=brand)
+    finally:
+        rt.close()
+    sys.stdout.write(f"digests sent: {report.sent}; waiting for a retry: {report.retrying}\n")
+    return 0 if not report.retrying and not report.refused else 1
 
 
 def sources_table(path: str) -> int:

@@ -19,6 +19,7 @@ from sources.base import SourceError
 logger = logging.getLogger(__name__)
 
 ONCE_DELIVERY_WAIT = 30.0
+DIGEST_EVERY_SECONDS = 900  # digests are due once a week; looking every 15 min is enough
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,15 @@ def plan_jobs(rt: Runtime, wake: Callable[[str], object] | None = None) -> list[
     jobs.append(
         JobSpec("deliver", rt.settings.deliver_interval_seconds, partial(pipeline.deliver, rt))
     )
+    if rt.settings.digest is not None and rt.settings.digest.enabled:
+        jobs.append(JobSpec("digest", DIGEST_EVERY_SECONDS, partial(_digest, rt)))
     return jobs
+
+
+def _digest(rt: Runtime) -> None:
+    from monitor.digest_send import send_due_digests  # charts load only when digests run
+
+    send_due_digests(rt)
 
 
 def _collect(rt: Runtime, brand: str, source: str, wake: Callable[[str], object]) -> None:

@@ -21,9 +21,11 @@ from pydantic import (
     Field,
     ValidationError,
     create_model,
+    field_validator,
     model_validator,
 )
 
+from monitor.mailer import MailSettings
 from notifiers import NOTIFIERS, NotifierSettings
 from sources import SOURCES, SourceSettings
 
@@ -230,6 +232,50 @@ class BrandSettings(Frozen):
         return self
 
 
+class DigestSettings(Frozen):
+    """The weekly digest email (see README: The weekly digest).
+
+    ```yaml
+    digest:
+      day: mon              # sent after this local day and time, once per brand and week
+      time: "08:00"
+      timezone: Europe/Madrid
+      locale: es            # en or es
+      recipients: [marketing@example.com]
+      smtp: {host: smtp.example.com, port: 587, security: starttls, sender: pulso@example.com}
+    ```
+    """
+
+    enabled: bool = True
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    time: str = Field(default="08:00", description="local time, HH:MM")
+    timezone: str = "UTC"
+    locale: Literal["en", "es"] = "en"
+    recipients: tuple[Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")], ...] = Field(
+        min_length=1
+    )
+    brands: tuple[str, ...] = Field(default=(), description="default: every brand")
+    smtp: MailSettings
+
+    @field_validator("time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"{value!r} is not a time such as 08:00")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Madrid)") from None
+        return value
+
+
 class Settings(Frozen):
     """Everything Pulso needs to run, validated."""
 
@@ -241,6 +287,7 @@ class Settings(Frozen):
         default_factory=lambda: NotifiersModel.model_validate({"console": {}})
     )
     deliver_interval_seconds: int = Field(default=15, ge=1)
+    digest: DigestSettings | None = None
     touchpoints: str | None = Field(
         default=None,
         description="taxonomy file, relative to this config; default touchpoints.yaml beside it",
@@ -279,6 +326,14 @@ class Settings(Frozen):
                         f"notifiers.{name}.routes[{index}].brand: no brand {brand!r} "
                         f"(brands: {', '.join(sorted(ids))})"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _digest_brands_known(self) -> Settings:
+        ids = {b.id for b in self.brands}
+        unknown = [b for b in (self.digest.brands if self.digest else ()) if b not in ids]
+        if unknown:
+            raise ValueError(f"digest.brands: no brand {', '.join(map(repr, unknown))}")
         return self
 
     @model_validator(mode="after")
