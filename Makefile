@@ -5,7 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean chromium
+
+# The digest preview test renders in a real headless Chromium: Debian's package.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "make test: installing Debian's chromium for the digest preview test"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	} || echo "make test: could not install chromium; its test is skipped outside CI" >&2
 
 install: $(STAMP)
 
@@ -25,7 +33,7 @@ demo: $(STAMP)
 
 # The whole suite. pytest exits 5 when it collects nothing: that means the suite went
 # missing, which must fail loudly rather than pass.
-test: $(STAMP)
+test: $(STAMP) chromium
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc

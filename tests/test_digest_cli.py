@@ -28,9 +28,8 @@ COMPLAINTS = [
 ]
 
 
-def test_preview_shows_the_week_with_its_charts_and_themes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def store_mentions_of_week(tmp_path: Path) -> Path:
+    """A config and a database holding 61 mentions of ACME in 2026-W47; the config path."""
     replay = write_jsonl(tmp_path / "r.jsonl", [mention(0, "ACME", MONDAY)])
     config = write_config(tmp_path / "pulso.yaml", replay, tmp_path / "db.sqlite")
     rt = build_runtime(load_settings(config))
@@ -62,6 +61,22 @@ def test_preview_shows_the_week_with_its_charts_and_themes(
     with rt.sessions.begin() as session:
         store_mentions(session, "acme", mentions, scores)
     rt.close()
+    return config
+
+
+def store_week(tmp_path: Path) -> Path:
+    """`store_mentions_of_week`, then `pulso digest --preview`: the preview's path."""
+    config = store_mentions_of_week(tmp_path)
+    out = tmp_path / "digest.html"
+    args = ["digest", "--config", str(config), "--week", "2026-W47", "--preview", str(out)]
+    assert main([*args, "--locale", "es", "--tz", "Europe/Madrid"]) == 0
+    return out
+
+
+def test_preview_shows_the_week_with_its_charts_and_themes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = store_mentions_of_week(tmp_path)
     out = tmp_path / "digest.html"
     args = ["digest", "--config", str(config), "--week", "2026-W47", "--preview", str(out)]
     assert main([*args, "--locale", "es", "--tz", "Europe/Madrid"]) == 0
