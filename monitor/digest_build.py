@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts import themes_of
 from monitor.digest_data import week_digest
-from monitor.digest_render import RenderedDigest, render_digest
+from monitor.digest_render import STRINGS, RenderedDigest, render_digest
+from monitor.digest_segments import author_segments, positives_between
 from monitor.settings import BrandSettings
 from monitor.store import negatives_between
 
-SAMPLE = 3000  # the week's most engaging complaints are enough to name its themes
+SAMPLE = 3000  # the week's most engaging complaints (or praise) are enough to name its themes
 
 
 def last_week(tz: str, now: datetime) -> str:
@@ -33,11 +34,25 @@ def own_accounts(brand: BrandSettings) -> tuple[str, ...]:
 def build_digest(
     session: Session, brand: BrandSettings, week: str, tz: str, locale: str
 ) -> RenderedDigest:
-    """The rendered digest of `brand` for `week` (figures, charts, complaint themes)."""
+    """The rendered digest of `brand` for `week`: figures, charts, complaint and praise
+    themes, and author segments with their movement since the week before."""
+    if locale not in STRINGS:
+        raise ValueError(f"locale {locale!r} is not one of {sorted(STRINGS)}")
     digest = week_digest(session, brand.id, week, tz, own_accounts(brand))
     complaints = negatives_between(session, brand.id, digest.start, digest.end, limit=SAMPLE)
     themes = list(themes_of(complaints, brand))
-    return render_digest(digest, brand.name, locale, themes=themes or None)
+    praised = positives_between(session, brand.id, digest.start, digest.end, limit=SAMPLE)
+    praise = list(themes_of(praised, brand))
+    counts = author_segments(session, brand.id, digest.start, digest.end)
+    segments = {STRINGS[locale][name]: pair for name, pair in counts.items() if any(pair)}
+    return render_digest(
+        digest,
+        brand.name,
+        locale,
+        themes=themes or None,
+        segments=segments or None,
+        praise=praise or None,
+    )
 
 
 def preview_html(rendered: RenderedDigest) -> str:

@@ -77,7 +77,12 @@ _EN = {
     "voices": "Voices",
     "author": "Author",
     "reach": "Reach",
-    "themes": "Themes",
+    "themes": "Top complaints",
+    "praise": "What people praised",
+    "promoters": "Promoters",
+    "growing": "Growing",
+    "at_risk": "At risk",
+    "detractors": "Detractors",
     "theme_size": "{label} — {size}",
     "segments": "Author segments",
     "segment": "Segment",
@@ -134,7 +139,12 @@ _ES = {
     "voices": "Voces",
     "author": "Autor",
     "reach": "Alcance",
-    "themes": "Temas",
+    "themes": "Principales quejas",
+    "praise": "Lo que se elogió",
+    "promoters": "Promotores",
+    "growing": "En crecimiento",
+    "at_risk": "En riesgo",
+    "detractors": "Detractores",
     "theme_size": "{label} — {size}",
     "segments": "Segmentos de autores",
     "segment": "Segmento",
@@ -214,9 +224,15 @@ def render_digest(
     brand_name: str,
     locale: str = "en",
     themes: Sequence[ThemeLike] | None = None,
-    segments: Mapping[str, int] | None = None,
+    segments: Mapping[str, int | tuple[int, int]] | None = None,
+    praise: Sequence[ThemeLike] | None = None,
 ) -> RenderedDigest:
-    """The digest email of one brand's week in `locale` ("en" or "es")."""
+    """The digest email of one brand's week in `locale` ("en" or "es").
+
+    `themes` are the complaint themes and `praise` the praise themes, shown in that
+    order. `segments` maps a shown name to a count, or to (this week, last week) to
+    show the movement too.
+    """
     if locale not in STRINGS:
         raise ValueError(f"locale {locale!r} is not one of {sorted(STRINGS)}")
     f = _Format(locale, ZoneInfo(digest.tz))
@@ -225,6 +241,8 @@ def render_digest(
     blocks += [*_incidents(digest, f), *_voices(digest, f)]
     if themes is not None:
         blocks += _themes(themes, f)
+    if praise is not None:
+        blocks += _themes(praise, f, "praise")
     if segments is not None:
         blocks += _segments(segments, f)
     title = f.s["title"].format(brand=brand, week=_week_number(digest.week))
@@ -447,8 +465,8 @@ def _voices(digest: WeekDigest, f: _Format) -> list[_Block]:
     return [_Heading(f.s["voices"]), table]
 
 
-def _themes(themes: Sequence[ThemeLike], f: _Format) -> list[_Block]:
-    blocks: list[_Block] = [_Heading(f.s["themes"])]
+def _themes(themes: Sequence[ThemeLike], f: _Format, title: str = "themes") -> list[_Block]:
+    blocks: list[_Block] = [_Heading(f.s[title])]
     for theme in themes:
         size = f"{f.count(theme.size)} {f.s['mentions_unit']}"
         label = f.s["theme_size"].format(label=theme.label, size=size)
@@ -460,12 +478,20 @@ def _themes(themes: Sequence[ThemeLike], f: _Format) -> list[_Block]:
     return blocks
 
 
-def _segments(segments: Mapping[str, int], f: _Format) -> list[_Block]:
-    total = sum(segments.values())
+def _segments(segments: Mapping[str, int | tuple[int, int]], f: _Format) -> list[_Block]:
+    pairs = {
+        name: value if isinstance(value, tuple) else (value, None)
+        for name, value in segments.items()
+    }
+    total = sum(now for now, _ in pairs.values())
     table = _Table((f.s["segment"], f.s["authors_unit"], f.s["share"]))
-    for name, count in sorted(segments.items(), key=lambda item: (-item[1], item[0])):
-        share = count / total if total else None
-        table.rows.append((_Cell(name), _Cell(f.count(count)), _Cell(f.percent(share))))
+    for name, (now, before) in sorted(pairs.items(), key=lambda item: (-item[1][0], item[0])):
+        share = now / total if total else None
+        shown = f.count(now)
+        if before is not None:
+            moved = f.arrow(now - before, f.count(now - before), None)
+            shown = f"{shown} ({moved.text})"
+        table.rows.append((_Cell(name), _Cell(shown), _Cell(f.percent(share))))
     return [_Heading(f.s["segments"]), table]
 
 
