@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from monitor.schema import MentionBrandRow, MentionRow
-from monitor.store import StoredMention, touchpoints_of
+from monitor.store import StoredMention, labelled_between
 
 SEGMENTS = ("at_risk", "detractors", "promoters", "growing")
 WEEK = timedelta(days=7)
@@ -25,38 +25,7 @@ def positives_between(
     session: Session, brand: str, start: datetime, end: datetime, limit: int = 500
 ) -> list[StoredMention]:
     """Positive mentions of `brand` in [start, end), most engaging and most positive first."""
-    engagement = MentionRow.likes + MentionRow.reposts + MentionRow.replies
-    rows = session.execute(
-        select(MentionRow, engagement)
-        .join(MentionBrandRow, MentionRow.id == MentionBrandRow.mention_id)
-        .where(
-            and_(
-                MentionBrandRow.brand == brand,
-                MentionBrandRow.created_ts >= int(start.timestamp()),
-                MentionBrandRow.created_ts < int(end.timestamp()),
-                MentionRow.sentiment_label == "positive",
-            )
-        )
-        .order_by(engagement.desc(), MentionRow.sentiment_score.desc(), MentionRow.id)
-        .limit(limit)
-    ).all()
-    tags = touchpoints_of(session, [row.id for row, _ in rows])
-    return [
-        StoredMention(
-            id=row.id,
-            lang=row.lang,
-            touchpoints=tags.get(row.id, ()),
-            text=row.text,
-            url=row.url,
-            source=row.source,
-            author=row.author_handle,
-            created_at=row.created_at,
-            engagement=int(eng or 0),
-            score=row.sentiment_score,
-            is_repost=row.is_repost,
-        )
-        for row, eng in rows
-    ]
+    return labelled_between(session, brand, start, end, "positive", limit)
 
 
 @dataclass(frozen=True, slots=True)

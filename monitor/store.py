@@ -216,7 +216,18 @@ def negatives_between(
     session: Session, brand: str, start: datetime, end: datetime, limit: int = 500
 ) -> list[StoredMention]:
     """Negative mentions of `brand` in [start, end), most engaging and most negative first."""
+    return labelled_between(session, brand, start, end, "negative", limit)
+
+
+def labelled_between(
+    session: Session, brand: str, start: datetime, end: datetime, label: str, limit: int = 500
+) -> list[StoredMention]:
+    """Mentions of `brand` labelled `label` in [start, end): the most engaging first, then
+    the strongest (most negative, or most positive)."""
     engagement = MentionRow.likes + MentionRow.reposts + MentionRow.replies
+    strength = (
+        MentionRow.sentiment_score if label == "negative" else MentionRow.sentiment_score.desc()
+    )
     rows = session.execute(
         select(MentionRow, engagement)
         .join(MentionBrandRow, MentionRow.id == MentionBrandRow.mention_id)
@@ -225,10 +236,10 @@ def negatives_between(
                 MentionBrandRow.brand == brand,
                 MentionBrandRow.created_ts >= int(start.timestamp()),
                 MentionBrandRow.created_ts < int(end.timestamp()),
-                MentionRow.sentiment_label == "negative",
+                MentionRow.sentiment_label == label,
             )
         )
-        .order_by(engagement.desc(), MentionRow.sentiment_score, MentionRow.id)
+        .order_by(engagement.desc(), strength, MentionRow.id)
         .limit(limit)
     ).all()
     tags = touchpoints_of(session, [row.id for row, _ in rows])
