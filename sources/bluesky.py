@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from monitor.records import Batch, Mention, parse_utc, utcnow
 from monitor.secrets import environment, require_secret
 from sources.base import Query, RateLimited, Source, SourceError, SourceSettings
-from sources.common import Sweep, TransientError, with_retries
+from sources.common import Sweep, TransientError, json_cursor, with_retries
 
 logger = logging.getLogger(__name__)
 
@@ -288,12 +288,5 @@ class BlueskySource(Source):
 
 def _load(cursor: str | None) -> dict[str, Sweep]:
     """The saved {search term: sweep} map (empty when nothing was collected)."""
-    if not cursor:
-        return {}
-    try:
-        data = json.loads(cursor)
-    except ValueError as exc:
-        raise SourceError(f"bluesky: unreadable cursor {cursor[:80]!r}") from exc
-    if not isinstance(data, dict):
-        raise SourceError(f"bluesky: unreadable cursor {cursor[:80]!r}")
+    data = json_cursor(cursor, "bluesky")
     return {str(term): Sweep.load(json.dumps(sweep)) for term, sweep in data.items()}

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.records import utcnow
 from sources.base import RateLimited, SourceError
@@ -217,3 +217,16 @@ def http_get(
         )
     raise_for_status(response.status_code, what)
     return response
+
+
+def json_cursor(cursor: str | None, source: str) -> dict[str, Any]:
+    """A cursor saved as a JSON object ({} when nothing was collected yet)."""
+    if not cursor:
+        return {}
+    try:
+        data = json.loads(cursor)
+    except ValueError as exc:
+        raise SourceError(f"{source}: unreadable cursor {cursor[:80]!r}") from exc
+    if not isinstance(data, dict):
+        raise SourceError(f"{source}: unreadable cursor {cursor[:80]!r}")
+    return data

@@ -16,7 +16,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from monitor.records import Batch, Mention, parse_utc, utcnow
 from monitor.secrets import environment, read_secret
 from sources.base import Query, RateLimited, Source, SourceError, SourceSettings
-from sources.common import TransientError, html_to_text, with_retries
+from sources.common import TransientError, html_to_text, json_cursor, with_retries
 
 logger = logging.getLogger(__name__)
 
@@ -306,14 +306,7 @@ def _streams(settings: MastodonSettings, query: Query) -> int:
 
 def _load(cursor: str | None) -> dict[str, dict[str, str]]:
     """The saved {instance: {hashtag: newest id}} map (empty when nothing was collected)."""
-    if not cursor:
-        return {}
-    try:
-        data = json.loads(cursor)
-    except ValueError as exc:
-        raise SourceError(f"mastodon: unreadable cursor {cursor[:80]!r}") from exc
-    if not isinstance(data, dict):
-        raise SourceError(f"mastodon: unreadable cursor {cursor[:80]!r}")
+    data = json_cursor(cursor, "mastodon")
     return {
         str(instance): {str(tag): str(i) for tag, i in tags.items()}
         for instance, tags in data.items()
