@@ -36,10 +36,13 @@ def collect(
     brand_id: str,
     source_name: str,
     on_page: Callable[[CollectReport], object] | None = None,
+    defer_scoring: Callable[[list[int]], object] | None = None,
 ) -> CollectReport:
     """Collect one (brand, source), keeping its health; a SourceError is recorded and raised.
 
-    While a platform's rate-limit reset is ahead, nothing is asked of it.
+    While a platform's rate-limit reset is ahead, nothing is asked of it. With
+    `defer_scoring`, new mentions are stored as pending and their ids handed to it after
+    each page commits (scaled mode scores them on other workers).
     """
     now = rt.clock()
     with rt.sessions() as session:
@@ -48,7 +51,7 @@ def collect(
         logger.info("%s/%s: rate limited until %s; skipped", brand_id, source_name, until)
         return CollectReport()
     try:
-        report = _collect(rt, brand_id, source_name, on_page)
+        report = _collect(rt, brand_id, source_name, on_page, defer_scoring)
     except SourceError as exc:
         limited = isinstance(exc, RateLimited)
         with rt.sessions.begin() as session:
@@ -72,6 +75,7 @@ def _collect(
     brand_id: str,
     source_name: str,
     on_page: Callable[[CollectReport], object] | None = None,
+    defer_scoring: Callable[[list[int]], object] | None = None,
 ) -> CollectReport:
     """Fetch new mentions page by page; each page is stored with its cursor, atomically."""
     brand = rt.brand(brand_id)
@@ -89,16 +93,26 @@ def _collect(
         report.matched += len(mentions)
         with rt.sessions() as session:
             known = stored_keys(session, mentions)
-        # Score outside the write transaction: a slow model must not hold the database.
         fresh = [m for m in mentions if m.key not in known]
-        scores = rt.scorer.score([m.text for m in fresh])
-        sentiments = dict(zip((m.key for m in fresh), scores, strict=True))
+        # Score outside the write transaction: a slow model must not hold the database.
+        sentiments = (
+            None
+            if defer_scoring
+            else dict(
+                zip((m.key for m in fresh), rt.scorer.score([m.text for m in fresh]), strict=True)
+            )
+        )
         tags = rt.tagger.tag_many([m.text for m in fresh]) if rt.tagger else []
         touchpoints = dict(zip((m.key for m in fresh), tags, strict=False))
+        new_ids: list[int] = []
         with rt.sessions.begin() as session:
-            report.stored += store_mentions(session, brand_id, mentions, sentiments, touchpoints)
+            report.stored += store_mentions(
+                session, brand_id, mentions, sentiments, touchpoints, new_ids
+            )
             if batch.cursor is not None:
                 save_cursor(session, brand_id, source_name, batch.cursor)
+        if defer_scoring and new_ids:
+            defer_scoring(new_ids)
         cursor, more = batch.cursor, batch.more
         if on_page is not None:
             on_page(report)

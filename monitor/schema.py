@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -56,6 +57,13 @@ class MentionRow(Base):
     __tablename__ = "mentions"
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_mentions_source_external_id"),
+        # Scaled mode stores mentions first and scores them in batches on other workers.
+        Index(
+            "ix_mentions_pending",
+            "id",
+            sqlite_where=text("sentiment_label = 'pending'"),
+            postgresql_where=text("sentiment_label = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -79,6 +87,8 @@ class MentionRow(Base):
     sentiment_score: Mapped[float] = mapped_column(Float)
     sentiment_confidence: Mapped[float] = mapped_column(Float)
     sentiment_engine: Mapped[str] = mapped_column(String(32))
+    # When the sentiment was stored; collected_at to scored_at is the scoring delay.
+    scored_at: Mapped[datetime | None]
 
 
 class MentionBrandRow(Base):

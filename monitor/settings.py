@@ -276,6 +276,48 @@ class DigestSettings(Frozen):
         return value
 
 
+class RetentionSettings(Frozen):
+    """How long each table keeps its rows (days); applied once a day."""
+
+    mentions_days: int = Field(default=400, ge=1)
+    alerts_days: int = Field(default=730, ge=1, description="resolved incidents")
+    outbox_days: int = Field(default=90, ge=1, description="delivered alert messages")
+    digests_days: int = Field(default=400, ge=1, description="sent digests")
+
+
+class PrivacySettings(Frozen):
+    """Author pseudonymisation: store a keyed hash instead of the handle."""
+
+    pseudonymise_authors: bool = False
+    key_env: str = Field(
+        default="PULSO_AUTHOR_KEY", description="environment variable holding the hash key"
+    )
+
+
+class ServiceSettings(Frozen):
+    """The long-running process: its HTTP endpoint (/healthz, /metrics) and shutdown."""
+
+    http_enabled: bool = True
+    host: str = "0.0.0.0"
+    port: int = Field(default=8321, ge=0, le=65535)
+    shutdown_grace_seconds: float = Field(default=30.0, gt=0)
+
+
+class WorkerSettings(Frozen):
+    """Scaled mode (`pulso worker` on PostgreSQL with procrastinate)."""
+
+    tick_seconds: int = Field(
+        default=15, ge=1, le=60, description="how often the cluster looks for due work"
+    )
+    score_batch: int = Field(default=64, ge=1, le=5000)
+    concurrency: int = Field(default=1, ge=1, le=64, description="jobs at once per worker")
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
+    stalled_after_seconds: float = Field(
+        default=30.0, gt=0, description="a worker silent this long is dead; its jobs rerun"
+    )
+    keep_finished_jobs_hours: int = Field(default=24, ge=1)
+
+
 class Settings(Frozen):
     """Everything Pulso needs to run, validated."""
 
@@ -288,6 +330,10 @@ class Settings(Frozen):
     )
     deliver_interval_seconds: int = Field(default=15, ge=1)
     digest: DigestSettings | None = None
+    retention: RetentionSettings = RetentionSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    service: ServiceSettings = ServiceSettings()
+    worker: WorkerSettings = WorkerSettings()
     touchpoints: str | None = Field(
         default=None,
         description="taxonomy file, relative to this config; default touchpoints.yaml beside it",

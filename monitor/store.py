@@ -24,6 +24,8 @@ from monitor.schema import (
 )
 
 CHUNK = 500
+# The label of a mention stored before its score (scaled mode scores on other workers).
+PENDING = "pending"
 # Ids looked up per query: well under SQLite's and PostgreSQL's bound-parameter limits.
 LOOKUP_CHUNK = 2000
 _MENTION_KEY = ("source", "external_id", "id")
@@ -133,18 +135,26 @@ def store_mentions(
     session: Session,
     brand: str,
     mentions: Sequence[Mention],
-    sentiments: Mapping[tuple[str, str], Sentiment],
+    sentiments: Mapping[tuple[str, str], Sentiment] | None,
     touchpoints: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    new_ids: list[int] | None = None,
 ) -> int:
     """Store the mentions that `sentiments` scores and link all `mentions` to `brand`.
 
-    `touchpoints` tags new mentions. Returns how many brand links are new. Runs inside
-    the caller's transaction.
+    `sentiments=None` stores every mention as `pending`, to be scored later. `touchpoints`
+    tags new mentions; the ids of newly stored mentions are appended to `new_ids`.
+    Returns how many brand links are new. Runs inside the caller's transaction.
     """
     now = utcnow()
-    rows = [_mention_row(m, sentiments[m.key], now) for m in mentions if m.key in sentiments]
+    rows = [
+        _mention_row(m, None if sentiments is None else sentiments[m.key], now)
+        for m in mentions
+        if sentiments is None or m.key in sentiments
+    ]
     new = _insert_new(session, MentionRow.__table__, rows, ["source", "external_id"], _MENTION_KEY)
     ids = {(row.source, row.external_id): row.id for row in new}
+    if new_ids is not None:
+        new_ids.extend(ids.values())
     # Only mentions stored earlier (or by a concurrent writer) need a lookup.
     ids.update(stored_keys(session, [m for m in mentions if m.key not in ids]))
     tags = [
@@ -165,17 +175,32 @@ def store_mentions(
     )
 
 
-def _mention_row(mention: Mention, sentiment: Sentiment, now: datetime) -> dict[str, Any]:
+def _mention_row(mention: Mention, sentiment: Sentiment | None, now: datetime) -> dict[str, Any]:
     row = {name: getattr(mention, name) for name in Mention.__dataclass_fields__}
-    row.update(
-        collected_at=now,
-        lang=mention.lang or sentiment.lang,
-        sentiment_label=sentiment.label,
-        sentiment_score=sentiment.score,
-        sentiment_confidence=sentiment.confidence,
-        sentiment_engine=sentiment.engine,
-    )
+    row["collected_at"] = now
+    if sentiment is None:
+        row.update(
+            sentiment_label=PENDING,
+            sentiment_score=0.0,
+            sentiment_confidence=0.0,
+            sentiment_engine="",
+            scored_at=None,
+        )
+        return row
+    row.update(sentiment_columns(sentiment, now))
+    row["lang"] = mention.lang or sentiment.lang
     return row
+
+
+def sentiment_columns(sentiment: Sentiment, now: datetime) -> dict[str, Any]:
+    """The mention columns that hold a score."""
+    return {
+        "sentiment_label": sentiment.label,
+        "sentiment_score": sentiment.score,
+        "sentiment_confidence": sentiment.confidence,
+        "sentiment_engine": sentiment.engine,
+        "scored_at": now,
+    }
 
 
 def load_cursor(session: Session, brand: str, source: str) -> str | None:
