@@ -45,10 +45,26 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument(
         "--send", action="store_true", help="mail it now to the config's digest recipients"
     )
+    worker = commands.add_parser(
+        "worker", help="run one worker of the scaled mode (PostgreSQL; start several)"
+    )
+    worker.add_argument("--config", default=os.environ.get(CONFIG_VAR, DEFAULT_CONFIG))
+    worker.add_argument("--concurrency", type=int, help="jobs at once (default: from config)")
     status = commands.add_parser("sources", help="how each brand's sources are doing")
     status.add_argument("--config", default=os.environ.get(CONFIG_VAR, DEFAULT_CONFIG))
+    forget = commands.add_parser(
+        "forget-author", help="erase every mention by an author (a privacy erasure request)"
+    )
+    forget.add_argument("handle", help="the author's handle, with or without @")
+    forget.add_argument("--source", help="only on this platform, e.g. x, mastodon, bluesky")
+    forget.add_argument("--config", default=os.environ.get(CONFIG_VAR, DEFAULT_CONFIG))
+    forget.add_argument("--yes", action="store_true", help="erase without asking first")
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file")
+    probe = commands.add_parser("healthcheck", help="exit 0 if the running daemon is healthy")
+    probe.add_argument("--config", default=os.environ.get(CONFIG_VAR, DEFAULT_CONFIG))
+    probe.add_argument("--url", help="default: http://127.0.0.1:{service.port}/healthz")
+    probe.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
     score = commands.add_parser("score", help="score texts (one per line, or JSONL) as JSON lines")
     score.add_argument("file", nargs="?", default="-", help="input file, or - for stdin")
     score.add_argument("--engine", choices=ENGINE_NAMES, default="auto")
@@ -76,12 +92,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.log_level)
     if args.command == "check-config":
         return check_config(args.file)
+    if args.command == "healthcheck":
+        from monitor.healthcheck import run_healthcheck
+
+        return run_healthcheck(args.config, args.url, args.timeout)
     if args.command == "score":
         return score(args)
     if args.command == "sources":
         return sources_table(args.config)
     if args.command == "backfill":
         return backfill(args)
+    if args.command == "forget-author":
+        return forget_author(args)
+    if args.command == "worker":
+        return worker(args)
     if args.command == "digest":
         return digest_preview(args)
     if args.command == "backtest":
@@ -144,6 +168,16 @@ def backfill(args: argparse.Namespace) -> int:
         return run_backfill(rt, args.source, since, args.brand)
     finally:
         rt.close()
+
+
+def forget_author(args: argparse.Namespace) -> int:
+    """`pulso forget-author HANDLE`: erase an author's mentions and example posts."""
+    settings = _load(args.config)
+    if settings is None:
+        return EXIT_CONFIG
+    from monitor.forget import run_forget_author
+
+    return run_forget_author(settings, args.handle, args.source, assume_yes=args.yes)
 
 
 def digest_preview(args: argparse.Namespace) -> int:
@@ -258,6 +292,37 @@ def _ago(delta: timedelta) -> str:
     if seconds < 7200:
         return f"{seconds // 60} min ago"
     return f"{seconds // 3600} h ago"
+
+
+def worker(args: argparse.Namespace) -> int:
+    """`pulso worker`: one replica of the scaled mode, until SIGTERM."""
+    settings = _load(args.config)
+    if settings is None:
+        sys.stderr.write("pulso worker: refusing to start with an invalid configuration\n")
+        return EXIT_CONFIG
+    if args.concurrency:
+        update = {"concurrency": args.concurrency}
+        settings = settings.model_copy(update={"worker": settings.worker.model_copy(update=update)})
+    from monitor.runtime import build_runtime
+    from monitor.worker import WorkerSetupError, conninfo, run_worker
+
+    try:
+        conninfo(settings.database_url)
+        import procrastinate  # noqa: F401
+    except WorkerSetupError as exc:
+        sys.stderr.write(f"pulso worker: {exc}\n")
+        return EXIT_CONFIG
+    except ImportError:
+        sys.stderr.write(
+            "pulso worker: procrastinate is not installed; pip install 'pulso[postgres]'\n"
+        )
+        return EXIT_CONFIG
+    rt = build_runtime(settings)
+    try:
+        run_worker(rt)
+    finally:
+        rt.close()
+    return 0
 
 
 def run(path: str, once: bool) -> int:

@@ -23,6 +23,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from monitor import metrics
 from monitor.events import AlertEvent
 from monitor.records import utcnow
 from monitor.schema import OutboxRow
@@ -197,6 +198,7 @@ class Outbox:
             )
         else:
             row.status, row.delivered_at = SENT, self.clock()
+            metrics.MESSAGES_DELIVERED.labels(row.notifier).inc()
             row.last_error = None
             self.health[row.notifier] = "ok"
             report.sent += 1

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from monitor import metrics
 from monitor.alerts import detect_brand
 from monitor.events import AlertEvent
 from monitor.health import record_failure, record_success, waiting_until
@@ -64,6 +65,7 @@ def collect(
                 retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
                 rate_limited=limited,
             )
+        metrics.record_source_error(brand_id, source_name, limited)
         raise
     with rt.sessions.begin() as session:
         record_success(session, brand_id, source_name, rt.clock())
@@ -89,6 +91,7 @@ def _collect(
         batch = source.fetch(query, cursor)
         report.pages += 1
         mentions = rt.matchers[brand_id].select(batch.mentions)
+        mentions = rt.privacy.apply(mentions)
         report.fetched += len(batch.mentions)
         report.matched += len(mentions)
         with rt.sessions() as session:
@@ -106,11 +109,11 @@ def _collect(
         touchpoints = dict(zip((m.key for m in fresh), tags, strict=False))
         new_ids: list[int] = []
         with rt.sessions.begin() as session:
-            report.stored += store_mentions(
-                session, brand_id, mentions, sentiments, touchpoints, new_ids
-            )
+            stored = store_mentions(session, brand_id, mentions, sentiments, touchpoints, new_ids)
             if batch.cursor is not None:
                 save_cursor(session, brand_id, source_name, batch.cursor)
+        report.stored += stored
+        metrics.MENTIONS_COLLECTED.labels(brand_id, source_name).inc(stored)
         if defer_scoring and new_ids:
             defer_scoring(new_ids)
         cursor, more = batch.cursor, batch.more
@@ -133,7 +136,9 @@ def detect(rt: Runtime, brand_id: str) -> list[AlertEvent]:
     notifiers = list(rt.outbox.notifiers)
     with rt.sessions.begin() as session:
         events = detect_brand(session, brand, rt.detectors[brand_id], notifiers, rt.clock())
-        return events + check_sources(session, brand, notifiers, rt.clock())
+        events = [*events, *check_sources(session, brand, notifiers, rt.clock())]
+    metrics.record_detection(brand_id, events)
+    return events
 
 
 def deliver(rt: Runtime, wait_seconds: float = 0.0) -> DeliveryReport:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -16,7 +16,9 @@ from models.touchpoints import TouchpointTagger, load_taxonomy
 from monitor.db import make_engine, migrate, session_factory
 from monitor.detection import SpikeRule, build_rules
 from monitor.matching import BrandMatcher
+from monitor.metrics import TimedScorer
 from monitor.outbox import Outbox
+from monitor.privacy import Pseudonymiser
 from monitor.records import utcnow
 from monitor.settings import BrandSettings, Settings
 from notifiers import NOTIFIERS, Notifier
@@ -39,6 +41,7 @@ class Runtime:
     outbox: Outbox
     clock: Callable[[], datetime]
     tagger: TouchpointTagger | None = None
+    privacy: Pseudonymiser = field(default_factory=Pseudonymiser)
 
     def brand(self, brand_id: str) -> BrandSettings:
         """A brand's settings by id."""
@@ -67,16 +70,18 @@ def build_runtime(
         settings=settings,
         engine=engine,
         sessions=sessions,
-        scorer=build_scorer(
-            EngineOptions(
-                engine=sentiment.engine,
-                model=sentiment.model,
-                threads=sentiment.threads,
-                batch_size=sentiment.batch_size,
-                allow_download=sentiment.allow_download,
-                languages=settings.languages(),
-                negative_below=sentiment.negative_below,
-                positive_above=sentiment.positive_above,
+        scorer=TimedScorer(
+            build_scorer(
+                EngineOptions(
+                    engine=sentiment.engine,
+                    model=sentiment.model,
+                    threads=sentiment.threads,
+                    batch_size=sentiment.batch_size,
+                    allow_download=sentiment.allow_download,
+                    languages=settings.languages(),
+                    negative_below=sentiment.negative_below,
+                    positive_above=sentiment.positive_above,
+                )
             )
         ),
         sources={
@@ -91,4 +96,5 @@ def build_runtime(
         tagger=TouchpointTagger(load_taxonomy(settings.touchpoints))
         if settings.touchpoints
         else None,
+        privacy=Pseudonymiser.from_settings(settings.privacy),
     )

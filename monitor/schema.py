@@ -57,6 +57,8 @@ class MentionRow(Base):
     __tablename__ = "mentions"
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_mentions_source_external_id"),
+        # Retention deletes by age.
+        Index("ix_mentions_created_at", "created_at"),
         # Scaled mode stores mentions first and scores them in batches on other workers.
         Index(
             "ix_mentions_pending",

@@ -31,6 +31,7 @@ from sources import SOURCES, SourceSettings
 
 DATABASE_URL_VAR = "PULSO_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///./data/pulso.db"
+AUTHOR_KEY_MIN_CHARS = 16
 
 
 class ConfigError(Exception):
@@ -317,6 +318,13 @@ class WorkerSettings(Frozen):
     )
     keep_finished_jobs_hours: int = Field(default=24, ge=1)
 
+    @field_validator("tick_seconds")
+    @classmethod
+    def _divides_a_minute(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError("must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)")
+        return value
+
 
 class Settings(Frozen):
     """Everything Pulso needs to run, validated."""
@@ -426,6 +434,7 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
     except ValidationError as exc:
         errors = [_error_line(name, e) for e in exc.errors()]
         raise ConfigError(errors) from None
+    _check_author_key(name, settings.privacy, environ)
     if settings.touchpoints:
         from models.touchpoints import TaxonomyError, load_taxonomy
 
@@ -464,6 +473,28 @@ def _touchpoints_file(raw: dict[str, Any], config: Path) -> dict[str, Any]:
     if isinstance(value, str) and value:
         return {**raw, "touchpoints": str(config.parent / value)}
     return raw
+
+
+def _check_author_key(name: str, privacy: PrivacySettings, environ: Mapping[str, str]) -> None:
+    # The pseudonym key is a secret: only ever from the environment, never from the YAML.
+    from monitor.secrets import MissingSecret, read_secret
+
+    if not privacy.pseudonymise_authors:
+        return
+    var = privacy.key_env
+    try:
+        key = read_secret(var, environ)
+    except MissingSecret as exc:
+        raise ConfigError([f"{name}: privacy.pseudonymise_authors: {exc}"]) from None
+    if not key or len(key) < AUTHOR_KEY_MIN_CHARS:
+        problem = "is not set" if not key else f"is shorter than {AUTHOR_KEY_MIN_CHARS} characters"
+        raise ConfigError(
+            [
+                f"{name}: privacy.pseudonymise_authors: needs a key of at least "
+                f"{AUTHOR_KEY_MIN_CHARS} characters in the environment variable {var} "
+                f"(or {var}_FILE); {var} {problem}"
+            ]
+        )
 
 
 def _slack_from_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:

@@ -221,7 +221,12 @@ def save_cursor(session: Session, brand: str, source: str, value: str) -> None:
 def bucket_counts(
     session: Session, brand: str, start: datetime, end: datetime, bucket_seconds: int
 ) -> dict[int, tuple[int, int]]:
-    """(total, negative) per bucket index (epoch seconds // bucket) in [start, end)."""
+    """(total, negative) per bucket index (epoch seconds // bucket) in [start, end).
+
+    Mentions still waiting for their score are left out of both counts, so the volume and
+    the negative share are measured on the same mentions (a burst stored a moment before
+    its scores is not a volume spike).
+    """
     bucket = (MentionBrandRow.created_ts // bucket_seconds).label("bucket")
     negative = func.sum(case((MentionRow.sentiment_label == "negative", 1), else_=0))
     rows = session.execute(
@@ -231,6 +236,7 @@ def bucket_counts(
             MentionBrandRow.brand == brand,
             MentionBrandRow.created_ts >= int(start.timestamp()),
             MentionBrandRow.created_ts < int(end.timestamp()),
+            MentionRow.sentiment_label != PENDING,
         )
         .group_by(bucket)
     )

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.slack_api import FakeSlack
+from tests.helpers import throwaway_postgres
 
 
 class NetworkBlocked(RuntimeError):
@@ -68,6 +69,18 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """`pulso` commands run in-process set up logging on the test's stderr: undo it."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
     """A fake Slack Web API on 127.0.0.1 that the real slack-sdk talks to."""
@@ -82,3 +95,10 @@ def slack_env(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack) -> FakeSla
     monkeypatch.setenv("PULSO_SLACK_CHANNEL", "#cx-alerts")
     monkeypatch.setenv("PULSO_SLACK_API_URL", fake_slack.base_url)
     return fake_slack
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new empty database on the local PostgreSQL server, dropped afterwards."""
+    with throwaway_postgres() as url:
+        yield url

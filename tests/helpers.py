@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,10 @@ COMPLAINTS = [
     "Where is my parcel @acme?? Delivered my foot, worst courier ever",
 ]
 TOUCHPOINTS = Path(__file__).parents[1] / "config" / "touchpoints.yaml"
+# Read at import: the autouse fixture clears PULSO_* variables before each test.
+POSTGRES_SERVER = os.environ.get(
+    "PULSO_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432"
+)
 
 
 def mention(i: int, text: str, at: datetime, **extra: Any) -> dict[str, Any]:
@@ -98,3 +105,35 @@ def write_config(path: Path, replay: Path, database: Path, **extra: Any) -> Path
     config.update(extra)
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
+
+
+def throwaway_postgres() -> AbstractContextManager[str]:
+    """A context manager: the URL of a new empty database on the local PostgreSQL server
+    (PULSO_TEST_POSTGRES), dropped afterwards; skips the test if there is no server."""
+    import uuid
+    from contextlib import contextmanager
+
+    import pytest
+    from sqlalchemy import create_engine, text
+
+    server = POSTGRES_SERVER
+
+    @contextmanager
+    def database() -> Iterator[str]:
+        admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+        name = f"pulso_test_{uuid.uuid4().hex[:12]}"
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        except Exception as exc:  # pragma: no cover - depends on the machine
+            if os.environ.get("CI"):
+                raise
+            pytest.skip(f"no PostgreSQL server at {server}: {exc}")
+        try:
+            yield f"{server}/{name}"
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+    return database()

@@ -34,6 +34,7 @@ def test_job_ids_come_from_config_and_stay_stable(tmp_path: Path) -> None:
         "detect:paquetto",
         "detect:nubento",
         "deliver",
+        "retention",
     ]
 
 

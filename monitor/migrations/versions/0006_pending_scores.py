@@ -1,4 +1,5 @@
-"""Mentions may wait for their score (scaled mode scores them on other workers).
+"""Mentions may wait for their score (scaled mode scores them on other workers), and an
+index on their age for the daily retention.
 
 Revision ID: 0006
 Revises: 0005
@@ -21,7 +22,8 @@ PENDING = sa.text("sentiment_label = 'pending'")
 
 
 def upgrade() -> None:
-    """Add mentions.scored_at and a partial index over the mentions still to score."""
+    """Add mentions.scored_at, a partial index over the mentions still to score, and an
+    index on created_at."""
     op.add_column("mentions", sa.Column("scored_at", UTCDateTime(), nullable=True))
     op.execute("UPDATE mentions SET scored_at = collected_at")
     op.create_index(
@@ -31,10 +33,12 @@ def upgrade() -> None:
         sqlite_where=PENDING,
         postgresql_where=PENDING,
     )
+    op.create_index("ix_mentions_created_at", "mentions", ["created_at"])
 
 
 def downgrade() -> None:
     """Drop them again."""
+    op.drop_index("ix_mentions_created_at", table_name="mentions")
     op.drop_index("ix_mentions_pending", table_name="mentions")
     with op.batch_alter_table("mentions") as batch:
         batch.drop_column("scored_at")

@@ -1,0 +1,58 @@
+"""Migrations run forward over a database holding data, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, text
+
+from monitor.db import MIGRATIONS, make_engine, migrate
+from monitor.schema import Base
+from tests.helpers import throwaway_postgres
+
+
+def _upgrade(engine: Engine, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        made = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        yield made
+        made.dispose()
+        return
+    with throwaway_postgres() as url:
+        made = make_engine(url)
+        yield made
+        made.dispose()
+
+
+def test_a_database_of_the_previous_release_upgrades_with_its_data(engine: Engine) -> None:
+    _upgrade(engine, "0005")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO mentions (source, external_id, text, created_at, collected_at,"
+                " likes, reposts, replies, is_repost, is_quote, sentiment_label,"
+                " sentiment_score, sentiment_confidence, sentiment_engine)"
+                " VALUES ('x', '1', 'ACME lost my parcel', '2026-11-20 10:00:00',"
+                " '2026-11-20 10:01:00', 0, 0, 0, false, false, 'negative', -0.8, 0.9, 'vader')"
+            )
+        )
+    migrate(engine)  # what every start does: forward to the newest
+    with engine.connect() as connection:
+        scored_at = connection.execute(text("SELECT scored_at FROM mentions")).scalar_one()
+        assert str(scored_at).startswith("2026-11-20 10:01:00")
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    migrate(engine)  # and again: nothing to do, nothing breaks
