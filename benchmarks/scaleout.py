@@ -21,38 +21,23 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
+from benchmarks.digest_speed import postgres_database
 from benchmarks.sentiment_speed import texts as demo_texts
 from monitor.records import Mention
 
 ROOT = Path(__file__).parents[1]
+WARM_UP = 128
 SERVER = os.environ.get("PULSO_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 
-@contextmanager
-def throwaway_database() -> Iterator[str]:
-    admin = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    name = f"pulso_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def write_config(folder: Path, url: str, engine: str, batch: int) -> Path:
+def write_config(folder: Path, url: str, engine: str, batch: int, threads: int = 1) -> Path:
     empty = folder / "empty.jsonl"
     empty.write_text("", encoding="utf-8")
     config: dict[str, Any] = {
@@ -67,11 +52,11 @@ def write_config(folder: Path, url: str, engine: str, batch: int) -> Path:
             }
         ],
         "notifiers": {"console": {}},
-        "sentiment": {"engine": engine, "threads": 1},
+        "sentiment": {"engine": engine, "threads": threads},
         "worker": {"tick_seconds": 5, "score_batch": batch},
         "service": {"http_enabled": False},
     }
-    path = folder / "pulso.yaml"
+    path = folder / f"pulso-{threads}.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
 
@@ -184,21 +169,22 @@ class Feeder:
         self.rt.close()
 
 
-def throughput(
-    feeder: Feeder, config: Path, workers: int, batch_texts: list[str], log: Path
-) -> float:
-    """Mentions scored per second by `workers` fresh workers, after a warm-up batch each."""
+def throughput(feeder: Feeder, config: Path, workers: int, pool: list[str], log: Path) -> float:
+    """Mentions scored per second by `workers` fresh workers, after a warm-up.
+
+    Every phase warms up on the same first texts and is timed on the same others.
+    """
     cluster = Workers(config, workers, log)
     try:
-        feeder.feed(batch_texts[: feeder.batch * workers * 2])  # model loading, warm-up
+        feeder.feed(pool[:WARM_UP])  # model loading in each worker
         feeder.wait_scored()
         started = time.perf_counter()
-        feeder.feed(batch_texts[feeder.batch * workers * 2 :])
+        feeder.feed(pool[WARM_UP:])
         feeder.wait_scored()
         elapsed = time.perf_counter() - started
     finally:
         cluster.stop()
-    return (len(batch_texts) - feeder.batch * workers * 2) / elapsed
+    return (len(pool) - WARM_UP) / elapsed
 
 
 def delay_under_load(
@@ -249,7 +235,7 @@ def main() -> None:
         f"cores: {os.cpu_count()}; engine {args.engine}, one thread per worker; "
         f"{len(pool)} distinct texts, batches of {args.batch}"
     )
-    with tempfile.TemporaryDirectory() as folder, throwaway_database() as url:
+    with tempfile.TemporaryDirectory() as folder, postgres_database(SERVER) as url:
         config = write_config(Path(folder), url, args.engine, args.batch)
         log = Path(folder) / "workers.log"
         feeder = Feeder(config)
@@ -262,6 +248,9 @@ def main() -> None:
             print(
                 f"2 workers: {two:.1f} mentions/s scored; ratio {two / one:.2f}x (target >= 1.6x)"
             )
+            threaded = write_config(Path(folder), url, args.engine, args.batch, threads=2)
+            both = throughput(feeder, threaded, 1, pool, log)
+            print(f"(1 worker on 2 threads: {both:.1f} mentions/s, {both / one:.2f}x)")
             rate = args.load_share * two
             delays = sorted(delay_under_load(feeder, config, rate, args.load_seconds, pool, log))
             p95 = delays[int(0.95 * (len(delays) - 1))]

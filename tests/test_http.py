@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -226,17 +225,6 @@ def test_other_paths_are_not_found(served: tuple[HttpServer, dict[str, bool]]) -
     assert get(server.url + "/healthz/../admin")[0] == 404
 
 
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """`main` points the root logger at this test's captured stderr: undo it afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-@pytest.mark.usefixtures("restore_logging")
 def test_healthcheck_command(
     served: tuple[HttpServer, dict[str, bool]], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -253,7 +241,6 @@ def test_healthcheck_command(
     assert out.startswith(f"unhealthy: {url}: no answer") and out.count("\n") == 1
 
 
-@pytest.mark.usefixtures("restore_logging")
 def test_healthcheck_reads_the_port_from_the_config(
     tmp_path: Path, rt: Runtime, capsys: pytest.CaptureFixture[str]
 ) -> None:

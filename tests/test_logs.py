@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,16 +12,6 @@ from pydantic import SecretStr
 from monitor.logs import setup_logging
 
 logger = logging.getLogger("monitor.test_logs")
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """Give the root logger back as it was: other tests capture through it."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def _lines(err: str) -> list[dict[str, object]]:

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 from monitor.cli import main
 from monitor.worker import falls_due
 from tests.fakes.slack_api import FakeSlack
-from tests.helpers import TOUCHPOINTS, mention, series, write_jsonl
+from tests.helpers import mention, series, write_config, write_jsonl
 
 ROOT = Path(__file__).parents[1]
 TICK = 1
@@ -37,18 +37,8 @@ def free_port() -> int:
 
 def worker_config(path: Path, database_url: str, replay: Path, **extra: Any) -> Path:
     """ACME on a replay file, workers that tick every second and notice a death in 3 s."""
-    config: dict[str, Any] = {
+    settings: dict[str, Any] = {
         "database_url": database_url,
-        "brands": [
-            {
-                "id": "acme",
-                "name": "ACME",
-                "keywords": ["ACME", "@acme"],
-                "sources": {"replay": {"path": str(replay), "align": "now"}},
-            }
-        ],
-        "notifiers": {"console": {}},
-        "touchpoints": str(TOUCHPOINTS),
         "sentiment": {"engine": "vader"},
         "worker": {
             "tick_seconds": TICK,
@@ -58,9 +48,7 @@ def worker_config(path: Path, database_url: str, replay: Path, **extra: Any) -> 
         },
         "service": {"http_enabled": False, "shutdown_grace_seconds": 10},
     }
-    config.update(extra)
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+    return write_config(path, replay, path.with_name("unused.db"), **{**settings, **extra})
 
 
 def start_worker(
