@@ -317,9 +317,15 @@ def worker(args: argparse.Namespace) -> int:
             "pulso worker: procrastinate is not installed; pip install 'pulso[postgres]'\n"
         )
         return EXIT_CONFIG
+    from monitor.singleton import AlreadyRunning, ensure_no_scheduler
+
     rt = build_runtime(settings)
     try:
+        ensure_no_scheduler(rt.engine)
         run_worker(rt)
+    except AlreadyRunning as exc:
+        sys.stderr.write(f"pulso worker: {exc}\n")
+        return EXIT_CONFIG
     finally:
         rt.close()
     return 0
@@ -333,12 +339,17 @@ def run(path: str, once: bool) -> int:
         return EXIT_CONFIG
     from monitor.daemon import run_forever, run_once
     from monitor.runtime import build_runtime
+    from monitor.singleton import AlreadyRunning, sole_scheduler
 
     rt = build_runtime(settings)
     try:
-        if once:
-            return 1 if run_once(rt) else 0
-        run_forever(rt)
+        with sole_scheduler(rt.engine, settings.worker.stalled_after_seconds):
+            if once:
+                return 1 if run_once(rt) else 0
+            run_forever(rt)
+    except AlreadyRunning as exc:
+        sys.stderr.write(f"pulso run: {exc}\n")
+        return EXIT_CONFIG
     finally:
         rt.close()
     return 0
