@@ -254,7 +254,8 @@ def tick_window(rt: Runtime, timestamp: int) -> int:
         last = session.execute(
             text(
                 "SELECT max((args->>'timestamp')::bigint) FROM procrastinate_jobs"
-                " WHERE task_name = 'pulso.tick' AND status = 'succeeded'"
+                " WHERE queue_name = 'tick' AND task_name = 'pulso.tick'"
+                " AND status = 'succeeded'"
                 " AND (args->>'timestamp')::bigint < :now"
             ),
             {"now": timestamp},
@@ -274,8 +275,8 @@ def lost_scores(rt: Runtime) -> list[int]:
     with rt.sessions() as session:
         busy = session.execute(
             text(
-                "SELECT count(*) FROM procrastinate_jobs"
-                " WHERE queue_name = 'score' AND status IN ('todo', 'doing')"
+                "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs"
+                " WHERE status IN ('todo', 'doing') AND queue_name = 'score')"
             )
         ).scalar_one()
         if busy:

@@ -390,3 +390,41 @@ def test_a_late_tick_covers_the_periods_it_missed(tmp_path: Path) -> None:
         assert [d.task for d in due_jobs(rt, start, 3600)].count("pulso.detect") == 1
     finally:
         rt.close()
+
+
+def test_mentions_whose_score_job_was_lost_are_scored_by_housekeeping(
+    tmp_path: Path, postgres_url: str, cluster_factory: Callable[[Path, str], Cluster]
+) -> None:
+    from monitor.db import make_engine, migrate, session_factory
+    from monitor.records import Mention
+    from monitor.store import store_mentions
+
+    # A worker stored these pages and died before queueing their scores.
+    engine = make_engine(postgres_url)
+    migrate(engine)
+    now = datetime.now(UTC)
+    lost = [
+        Mention(source="x", external_id=str(i), text=f"ACME lost parcel {i}", created_at=now)
+        for i in range(30)
+    ]
+    with session_factory(engine).begin() as session:
+        store_mentions(session, "acme", lost, None)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE mentions SET collected_at = :then"), {"then": now - timedelta(minutes=5)}
+        )
+    engine.dispose()
+    replay = write_jsonl(tmp_path / "acme.jsonl", [])
+    cluster = cluster_factory(
+        worker_config(tmp_path / "pulso.yaml", postgres_url, replay), postgres_url
+    )
+    cluster.start()
+    cluster.wait(
+        "the lost mentions scored",
+        lambda: (
+            cluster.scalar("SELECT count(*) FROM mentions WHERE sentiment_label = 'pending'") == 0
+        ),
+        timeout=60,
+    )
+    assert cluster.stop() == [0]
+    assert "30 mentions were waiting for a score job that was lost" in cluster.logs[0].read_text()
