@@ -19,9 +19,12 @@ queue, and whoever takes them finds the database as the last commit left it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import socket
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -47,6 +50,7 @@ HOUSEKEEPING_EVERY_SECONDS = 3_600
 LOST_SCORE_AFTER = timedelta(minutes=2)
 SWEEP_LIMIT = 20_000
 MAX_CATCH_UP = 3_600
+EXIT_MARGIN = 2.0  # seconds after the grace before a stuck worker is ended
 ALIVE_WITHIN = 10.0  # seconds without a beat of the event loop: the worker is stuck
 SCHEMA_LOCK = 0x70756C736F  # "pulso": one process applies procrastinate's schema
 # Higher runs first: the tick and alert delivery never wait behind a scoring backlog.
@@ -287,6 +291,36 @@ def lost_scores(rt: Runtime) -> list[int]:
     return ids
 
 
+def _stop(signum: int, working: asyncio.Task[None], grace: float) -> None:
+    """SIGTERM/SIGINT: stop taking jobs, let the running ones finish within `grace`.
+
+    procrastinate waits for running jobs, then gives up on them, but a synchronous task
+    stuck on a slow network call keeps its thread, and the interpreter waits for it at
+    exit. A watchdog ends the process once the grace (and a margin) is over: whatever that
+    job did not commit is done again elsewhere, since every task is idempotent.
+    """
+    if working.cancelling():
+        return
+    logger.info(
+        "received %s: no new jobs; finishing the running ones (up to %g s), then stopping",
+        signal.Signals(signum).name,
+        grace,
+    )
+    working.cancel()
+    threading.Thread(target=_exit_after, args=(grace + EXIT_MARGIN,), daemon=True).start()
+
+
+def _exit_after(seconds: float) -> None:
+    time.sleep(seconds)
+    logger.warning(
+        "jobs still running %g s after the stop signal; exiting without them "
+        "(another worker will do them again)",
+        seconds,
+    )
+    logging.shutdown()
+    os._exit(0)
+
+
 def worker_name() -> str:
     """host-pid: tells replicas apart in the logs."""
     return f"{socket.gethostname()}-{os.getpid()}"
@@ -310,18 +344,27 @@ def run_worker(rt: Runtime) -> None:
             beat[0], beat_at[0] = time.monotonic(), utcnow()
             await asyncio.sleep(1.0)
 
+    grace = rt.settings.service.shutdown_grace_seconds
+
     async def main() -> None:
         pulsing = asyncio.create_task(pulse())
         try:
             async with app.open_async():
-                await app.run_worker_async(
-                    name=worker_name(),
-                    concurrency=ws.concurrency,
-                    update_heartbeat_interval=ws.heartbeat_seconds,
-                    stalled_worker_timeout=ws.stalled_after_seconds,
-                    shutdown_graceful_timeout=rt.settings.service.shutdown_grace_seconds,
-                    install_signal_handlers=True,
+                working = asyncio.create_task(
+                    app.run_worker_async(
+                        name=worker_name(),
+                        concurrency=ws.concurrency,
+                        update_heartbeat_interval=ws.heartbeat_seconds,
+                        stalled_worker_timeout=ws.stalled_after_seconds,
+                        shutdown_graceful_timeout=grace,
+                        install_signal_handlers=False,
+                    )
                 )
+                loop = asyncio.get_running_loop()
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(signum, _stop, signum, working, grace)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await working
         finally:
             pulsing.cancel()
 

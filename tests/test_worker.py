@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -99,7 +101,7 @@ class Cluster:
         deadline = time.monotonic() + timeout
         while not check():
             for worker, log in zip(self.workers, self.logs, strict=True):
-                if worker.poll() not in (None, -signal.SIGKILL):
+                if worker.poll() not in (None, 0, -signal.SIGKILL):  # 0: stopped by the test
                     raise AssertionError(f"a worker exited early:\n{log.read_text()[-3000:]}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what}:\n{self.tail()}")
@@ -428,3 +430,73 @@ def test_mentions_whose_score_job_was_lost_are_scored_by_housekeeping(
     )
     assert cluster.stop() == [0]
     assert "30 mentions were waiting for a score job that was lost" in cluster.logs[0].read_text()
+
+
+class Silent:
+    """A server that accepts connections and never answers: a platform hanging."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.held: list[socket.socket] = []
+        self.running = True
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while self.running:
+            with contextlib.suppress(OSError):
+                self.held.append(self.sock.accept()[0])
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+def test_sigterm_ends_a_worker_stuck_on_a_hanging_platform_within_the_grace(
+    tmp_path: Path, postgres_url: str, cluster_factory: Callable[[Path, str], Cluster]
+) -> None:
+    silent = Silent()
+    try:
+        replay = write_jsonl(tmp_path / "acme.jsonl", [])
+        config = worker_config(tmp_path / "pulso.yaml", postgres_url, replay)
+        settings = yaml.safe_load(config.read_text())
+        settings["brands"][0]["sources"] = {
+            "hackernews": {"api_url": f"http://127.0.0.1:{silent.port}", "timeout_seconds": 60}
+        }
+        settings["service"]["shutdown_grace_seconds"] = 1
+        config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        cluster = cluster_factory(config, postgres_url)
+        stuck = cluster.start()
+        cluster.wait(
+            "the collection hanging",
+            lambda: bool(
+                cluster.scalar(
+                    "SELECT count(*) FROM procrastinate_jobs"
+                    " WHERE task_name = 'pulso.collect' AND status = 'doing'"
+                )
+            ),
+        )
+        started = time.monotonic()
+        stuck.send_signal(signal.SIGTERM)
+        assert stuck.wait(timeout=30) == 0
+        assert time.monotonic() - started < 1 + 2 + 3  # grace, margin, slack
+        assert "exiting without them" in cluster.logs[0].read_text()
+        # The job it left is retried once its heartbeat is seen to have stopped.
+        cluster.start()
+        cluster.wait(
+            "the abandoned collection queued again",
+            lambda: (
+                "pulso.collect) was running on a worker that stopped" in cluster.logs[1].read_text()
+            ),
+            timeout=30,
+        )
+        assert cluster.stop()[1] == 0
+    finally:
+        silent.close()
