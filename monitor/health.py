@@ -77,6 +77,13 @@ def record_failure(
         row.retry_at = now + wait
 
 
+def source_state(row: SourceHealthRow, now: datetime) -> str:
+    """ok, failing or rate-limited (a reset still ahead)."""
+    if row.retry_at is not None and row.retry_at > now:
+        return "rate-limited"
+    return "failing" if row.consecutive_failures else "ok"
+
+
 def statuses(session: Session, pairs: list[tuple[str, str]], now: datetime) -> list[SourceStatus]:
     """The health of each configured (brand, source), with its mentions in the last hour."""
     since = int((now - timedelta(hours=1)).timestamp())
@@ -92,14 +99,7 @@ def statuses(session: Session, pairs: list[tuple[str, str]], now: datetime) -> l
     found = []
     for brand, source in pairs:
         row = session.get(SourceHealthRow, (brand, source))
-        if row is None:
-            state = "never run"
-        elif row.retry_at is not None and row.retry_at > now:
-            state = "rate-limited"
-        elif row.consecutive_failures:
-            state = "failing"
-        else:
-            state = "ok"
+        state = "never run" if row is None else source_state(row, now)
         found.append(
             SourceStatus(
                 brand=brand,

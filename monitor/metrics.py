@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from models.sentiment import Scorer, Sentiment
+from monitor.health import source_state
 from monitor.schema import MentionRow, OutboxRow, SourceHealthRow
 from monitor.store import load_cursor
 from sources.x import XSource
@@ -235,5 +236,4 @@ class DatabaseCollector(Collector):
         configured = set(self.rt.sources)
         for row in session.scalars(select(SourceHealthRow)):
             if (row.brand, row.source) in configured:
-                limited = row.retry_at is not None and row.retry_at > now
-                yield (row.brand, row.source), 0.0 if limited or row.consecutive_failures else 1.0
+                yield (row.brand, row.source), float(source_state(row, now) == "ok")
