@@ -37,8 +37,8 @@ from sqlalchemy import func, select  # noqa: E402
 from models.sentiment import Sentiment  # noqa: E402
 from monitor.pipeline import collect  # noqa: E402
 from monitor.runtime import build_runtime  # noqa: E402
-from monitor.schema import MentionBrandRow, MentionRow  # noqa: E402
 from monitor.settings import load_settings  # noqa: E402
+from monitor.storage.schema import MentionBrandRow, MentionRow  # noqa: E402
 from tests.fakes.reddit_api import FakeReddit, submission  # noqa: E402
 from tests.helpers import write_config  # noqa: E402
 

@@ -6,13 +6,13 @@ Run from the repository root:
 
 Brands come from `benchmarks.synthetic_mentions` (2 to 200 mentions an hour at peak,
 the first two weeks warm-up). Each brand's whole series goes through
-`monitor.backtest.backtest_series` with default `DetectorSettings`; alerts fired in the
+`monitor.detection.backtest.backtest_series` with default `DetectorSettings`; alerts fired in the
 warm-up are ignored. An alert detects a burst if it fires between the burst's start and
 30 minutes after its end; delay = fired_at - burst start. An alert that detects no burst
 is false, unless it fires during a happy spike (same 30-minute grace), which is counted
 on its own line: a negative-spike rule must never fire there.
 
-Until `monitor.backtest` exists, a naive threshold stand-in runs instead (with a warning
+Until `monitor.detection.backtest` exists, a naive threshold stand-in runs instead (with a warning
 on stderr), so that the figures printed then describe the stand-in, not Pulso.
 """
 
@@ -51,7 +51,7 @@ YEAR_WEEKS = 52
 
 
 class AlertLike(Protocol):
-    """The fields of `monitor.backtest.BacktestAlert` this benchmark reads."""
+    """The fields of `monitor.detection.backtest.BacktestAlert` this benchmark reads."""
 
     @property
     def rule(self) -> str: ...
@@ -68,9 +68,9 @@ Backtest = Callable[[list[Row], str, DetectorSettings], Sequence[AlertLike]]
 
 def load_detector() -> tuple[Backtest, Callable[..., Any] | None, str]:
     """The detector the daemon runs, as `pulso backtest` drives it."""
-    from monitor.backtest import backtest_series
+    from monitor.detection.backtest import backtest_series
 
-    return cast(Backtest, backtest_series), None, "monitor.backtest.backtest_series"
+    return cast(Backtest, backtest_series), None, "monitor.detection.backtest.backtest_series"
 
 
 @dataclass
@@ -215,7 +215,7 @@ def print_alerts(tally: Tally, metric: str) -> None:
 
 
 def tick_figure(tick_timing: Callable[..., Any] | None, settings: DetectorSettings) -> str:
-    """One detection tick over TICK_BRANDS brands, as `monitor.backtest.tick_timing` times it.
+    """One detection tick over TICK_BRANDS brands, as `backtest.tick_timing` times it.
 
     Assumed shape: `tick_timing(brands, settings) -> float` seconds (or `tick_timing(brands)`).
     """

@@ -1,7 +1,7 @@
 """Time one detection tick (every brand, both rules) on a SQLite database like the daemon's.
 
 Builds a throwaway database with N brands and 29 days of mentions each (a few per hour,
-with a daily rhythm), then runs `monitor.alerts.detect_brand` for every brand at one
+with a daily rhythm), then runs `monitor.detection.lifecycle.detect_brand` for every brand at one
 moment, twice: the first tick reads each brand's full history, the next ones only the
 latest buckets (the rest is cached).
 
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.alerts import detect_brand
-from monitor.db import make_engine, migrate, session_factory
-from monitor.detection import build_rules
+from monitor.detection.lifecycle import detect_brand
+from monitor.detection.rules import build_rules
 from monitor.settings import BrandSettings
+from monitor.storage.engine import make_engine, migrate, session_factory
 
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 DAYS = 29

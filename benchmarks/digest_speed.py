@@ -1,4 +1,4 @@
-"""Time `monitor.digest_data.week_digest` on a large database (SQLite, or PostgreSQL).
+"""Time `monitor.digest.data.week_digest` on a large database (SQLite, or PostgreSQL).
 
 Builds a throwaway database with one brand and N mentions spread evenly over the 9 ISO
 weeks 2026-W39..W47 (6 sources, 20,000 authors, 40% tagged with a touchpoint, a few
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, create_engine, text
 
-from monitor.db import make_engine, migrate, session_factory
-from monitor.digest_data import week_digest
+from monitor.digest.data import week_digest
+from monitor.storage.engine import make_engine, migrate, session_factory
 
 WEEK = "2026-W47"
 START = datetime(2026, 9, 21, tzinfo=UTC)  # Monday of 2026-W39

@@ -30,7 +30,7 @@ from sqlalchemy import text
 
 from benchmarks.digest_speed import postgres_database
 from benchmarks.sentiment_speed import texts as demo_texts
-from monitor.records import Mention
+from monitor.kernel.records import Mention
 
 ROOT = Path(__file__).parents[1]
 WARM_UP = 128
@@ -70,7 +70,7 @@ class Workers:
         self.log = log.open("ab")
         self.processes = [
             subprocess.Popen(
-                [sys.executable, "-m", "monitor.cli", "worker", "--config", str(config)],
+                [sys.executable, "-m", "monitor.cli.main", "worker", "--config", str(config)],
                 cwd=ROOT,
                 env=env,
                 stdout=self.log,
@@ -102,8 +102,8 @@ class Feeder:
 
     def __init__(self, config: Path) -> None:
         from monitor.runtime import build_runtime
+        from monitor.service.worker import build_app, ensure_queue_schema
         from monitor.settings import load_settings
-        from monitor.worker import build_app, ensure_queue_schema
 
         self.rt = build_runtime(load_settings(config))
         ensure_queue_schema(self.rt.engine)
@@ -112,7 +112,7 @@ class Feeder:
         self.next_id = 0
 
     def feed(self, texts: list[str]) -> list[int]:
-        from monitor.store import store_mentions
+        from monitor.storage.mentions import store_mentions
 
         now = datetime.now(UTC)
         mentions = []

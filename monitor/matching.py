@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from monitor.records import Mention
+from monitor.kernel.records import Mention
 
 
 def fold(text: str) -> str:

@@ -7,14 +7,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from monitor import metrics
-from monitor.alerts import detect_brand
-from monitor.events import AlertEvent
-from monitor.health import record_failure, record_success, waiting_until
-from monitor.outbox import DeliveryReport
+from monitor.delivery.outbox import DeliveryReport
+from monitor.detection.lifecycle import detect_brand
+from monitor.detection.source_alerts import check_sources
+from monitor.kernel.events import AlertEvent
 from monitor.runtime import Runtime
-from monitor.source_alerts import check_sources
-from monitor.store import load_cursor, save_cursor, store_mentions, stored_keys
+from monitor.service import metrics
+from monitor.storage.health import record_failure, record_success, waiting_until
+from monitor.storage.mentions import load_cursor, save_cursor, store_mentions, stored_keys
 from sources.base import Query, RateLimited, SourceError
 
 logger = logging.getLogger(__name__)

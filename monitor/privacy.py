@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit, urlunsplit
 
-from monitor.records import Mention
-from monitor.secrets import read_secret
+from monitor.kernel.records import Mention
+from monitor.kernel.secrets import read_secret
 from monitor.settings import AUTHOR_KEY_MIN_CHARS, PrivacySettings
 
 PREFIX = "anon:"

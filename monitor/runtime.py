@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.engines import EngineOptions, build_scorer
 from models.sentiment import Scorer
 from models.touchpoints import TouchpointTagger, load_taxonomy
-from monitor.db import make_engine, migrate, session_factory
-from monitor.detection import SpikeRule, build_rules
+from monitor.delivery.outbox import Outbox
+from monitor.detection.rules import SpikeRule, build_rules
+from monitor.kernel.records import utcnow
 from monitor.matching import BrandMatcher
-from monitor.metrics import TimedScorer
-from monitor.outbox import Outbox
 from monitor.privacy import Pseudonymiser
-from monitor.records import utcnow
+from monitor.service.metrics import TimedScorer
 from monitor.settings import BrandSettings, Settings
+from monitor.storage.engine import make_engine, migrate, session_factory
 from notifiers import NOTIFIERS, Notifier
 from sources import SOURCES, Source
 

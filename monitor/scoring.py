@@ -17,8 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from monitor.runtime import Runtime
-from monitor.schema import MentionBrandRow, MentionRow
-from monitor.store import PENDING, sentiment_columns
+from monitor.storage.mentions import PENDING, sentiment_columns
+from monitor.storage.schema import MentionBrandRow, MentionRow
 
 logger = logging.getLogger(__name__)
 

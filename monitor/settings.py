@@ -25,8 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.mailer import MailSettings
 from notifiers import NOTIFIERS, NotifierSettings
+from notifiers.email import MailSettings
 from sources import SOURCES, SourceSettings
 
 DATABASE_URL_VAR = "PULSO_DATABASE_URL"
@@ -477,7 +477,7 @@ def _touchpoints_file(raw: dict[str, Any], config: Path) -> dict[str, Any]:
 
 def _check_author_key(name: str, privacy: PrivacySettings, environ: Mapping[str, str]) -> None:
     # The pseudonym key is a secret: only ever from the environment, never from the YAML.
-    from monitor.secrets import MissingSecret, read_secret
+    from monitor.kernel.secrets import MissingSecret, read_secret
 
     if not privacy.pseudonymise_authors:
         return

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from monitor.events import AlertEvent
+from monitor.kernel.events import AlertEvent
 
 
 class NotifierError(Exception):

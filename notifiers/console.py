@@ -6,7 +6,7 @@ import sys
 import threading
 from typing import ClassVar, TextIO
 
-from monitor.events import AlertEvent
+from monitor.kernel.events import AlertEvent
 from notifiers.base import Notifier, NotifierSettings
 from notifiers.render import plain_text
 

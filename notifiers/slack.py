@@ -18,8 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.events import AlertEvent, Severity
-from monitor.secrets import environment, read_secret, require_secret
+from monitor.kernel.events import AlertEvent, Severity
+from monitor.kernel.secrets import environment, read_secret, require_secret
 from notifiers.base import Notifier, NotifierSettings, PermanentError, RetryableError
 from notifiers.slack_format import (
     fallback_text,

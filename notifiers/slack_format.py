@@ -10,7 +10,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor.events import AlertEvent, Example, ThemeSummary
+from monitor.kernel.events import AlertEvent, Example, ThemeSummary
 from notifiers.render import (
     clean,
     counts_line,

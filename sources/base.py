@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from monitor.records import Batch
+from monitor.kernel.records import Batch
 
 # (module to import, package name, what to pip install) for each client library needed.
 Requirements = tuple[tuple[str, str, str], ...]

@@ -10,8 +10,8 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
-from monitor.records import Batch, Mention, parse_utc, utcnow
-from monitor.secrets import environment, require_secret
+from monitor.kernel.records import Batch, Mention, parse_utc, utcnow
+from monitor.kernel.secrets import environment, require_secret
 from sources.base import Query, RateLimited, Source, SourceError, SourceSettings
 from sources.common import Sweep, TransientError, json_cursor, with_retries
 

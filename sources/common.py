@@ -19,7 +19,7 @@ from datetime import UTC
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from monitor.records import utcnow
+from monitor.kernel.records import utcnow
 from sources.base import RateLimited, SourceError
 
 if TYPE_CHECKING:

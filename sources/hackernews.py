@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from monitor.records import Batch, Mention, utcnow
+from monitor.kernel.records import Batch, Mention, utcnow
 from sources.base import Query, Requirements, Source, SourceError, SourceSettings
 from sources.common import html_to_text, http_get, with_retries
 

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
-from monitor.records import Batch, Mention, parse_utc, utcnow
-from monitor.secrets import environment, read_secret
+from monitor.kernel.records import Batch, Mention, parse_utc, utcnow
+from monitor.kernel.secrets import environment, read_secret
 from sources.base import Query, RateLimited, Source, SourceError, SourceSettings
 from sources.common import TransientError, html_to_text, json_cursor, with_retries
 

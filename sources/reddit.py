@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
-from monitor.records import Batch, Mention
-from monitor.secrets import environment, require_secret
+from monitor.kernel.records import Batch, Mention
+from monitor.kernel.secrets import environment, require_secret
 from sources.base import Query, RateLimited, Requirements, Source, SourceError, SourceSettings
 from sources.common import TransientError, raise_for_status, with_retries
 

@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from monitor.records import Batch, Mention, utcnow
+from monitor.kernel.records import Batch, Mention, utcnow
 from sources.base import Query, Source, SourceError, SourceSettings
 
 logger = logging.getLogger(__name__)

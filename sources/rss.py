@@ -13,7 +13,7 @@ from urllib.parse import quote_plus
 
 from pydantic import Field
 
-from monitor.records import Batch, Mention, utcnow
+from monitor.kernel.records import Batch, Mention, utcnow
 from sources.base import Query, Source, SourceError, SourceSettings
 from sources.common import html_to_text, http_get, with_retries
 

@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
-from monitor.records import Batch, Mention, parse_utc, utcnow
-from monitor.secrets import environment, read_secret, require_secret
+from monitor.kernel.records import Batch, Mention, parse_utc, utcnow
+from monitor.kernel.secrets import environment, read_secret, require_secret
 from sources.base import Query, RateLimited, Requirements, Source, SourceError, SourceSettings
 from sources.common import Sweep, TransientError, with_retries
 

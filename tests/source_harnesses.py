@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from monitor.records import Batch, Mention, utcnow
+from monitor.kernel.records import Batch, Mention, utcnow
 from sources.base import Query, Source
 from sources.bluesky import BlueskySettings, BlueskySource
 from sources.hackernews import HackerNewsSettings, HackerNewsSource

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.cli import main
+from monitor.cli.main import main
 from tests.fakes.hn_api import FakeHN, story
 from tests.helpers import TOUCHPOINTS
 

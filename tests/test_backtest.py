@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from models.sentiment import Sentiment
-from monitor.alerts import detect_brand
-from monitor.backtest import (
+from monitor.cli.main import main
+from monitor.detection.backtest import (
     BacktestInputError,
     Row,
     backtest_series,
@@ -19,12 +19,12 @@ from monitor.backtest import (
     read_counts,
     to_series,
 )
-from monitor.cli import main
-from monitor.detection import build_rules
-from monitor.records import Mention
+from monitor.detection.lifecycle import detect_brand
+from monitor.detection.rules import build_rules
+from monitor.kernel.records import Mention
 from monitor.runtime import build_runtime
 from monitor.settings import DetectorSettings, Silence, load_settings
-from monitor.store import store_mentions
+from monitor.storage.mentions import store_mentions
 from tests.helpers import write_config, write_jsonl
 
 START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
+from monitor.cli.main import main
 from monitor.settings import ConfigError, load_settings
 
 ROOT = Path(__file__).parents[1]

@@ -425,7 +425,7 @@ def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
         "config/pulso.yaml",
     ):
         assert is_ignored(path, rules), f"{path} would be sent to the Docker build"
-    for path in ("monitor/cli.py", "models/weights/embedded.npz", "config/demo.yaml"):
+    for path in ("monitor/cli/main.py", "models/weights/embedded.npz", "config/demo.yaml"):
         assert not is_ignored(path, rules), f"{path} is needed by the build"
 
 
@@ -656,7 +656,7 @@ def test_compose_variables_are_in_env_example() -> None:
 def test_container_commands_are_pulso_commands() -> None:
     import argparse
 
-    from monitor.cli import _parser
+    from monitor.cli.main import _parser
 
     parser = _parser()
     (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]

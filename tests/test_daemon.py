@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.daemon import plan_jobs, run_once
 from monitor.runtime import build_runtime
+from monitor.service.daemon import plan_jobs, run_once
 from monitor.settings import load_settings
 from tests.helpers import series, write_config, write_jsonl
 
@@ -64,7 +64,7 @@ def test_daemon_alerts_without_waiting_a_tick_and_stops_on_sigterm(tmp_path: Pat
     config = write_config(tmp_path / "pulso.yaml", replay, tmp_path / "pulso.db")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSO_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "monitor.cli.main", "run", "--config", str(config)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

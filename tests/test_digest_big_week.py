@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
-from monitor.db import make_engine, migrate
+from monitor.cli.main import main
+from monitor.storage.engine import make_engine, migrate
 from tests.helpers import mention, write_config, write_jsonl
 
 MONDAY = datetime(2026, 11, 16, tzinfo=UTC)

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from models.sentiment import Sentiment
-from monitor.cli import main
-from monitor.digest_build import last_week
-from monitor.records import Mention
+from monitor.cli.main import main
+from monitor.digest.build import last_week
+from monitor.kernel.records import Mention
 from monitor.runtime import build_runtime
 from monitor.settings import load_settings
-from monitor.store import store_mentions
+from monitor.storage.mentions import store_mentions
 from tests.helpers import mention, write_config, write_jsonl
 
 MONDAY = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # 2026-W47

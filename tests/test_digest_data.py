@@ -15,11 +15,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.sentiment import Sentiment
-from monitor.db import make_engine, migrate, session_factory
-from monitor.digest_data import Mover, WeekDigest, parse_week, week_digest
-from monitor.records import Mention
-from monitor.schema import AlertRow
-from monitor.store import store_mentions
+from monitor.digest.data import Mover, WeekDigest, parse_week, week_digest
+from monitor.kernel.records import Mention
+from monitor.storage.engine import make_engine, migrate, session_factory
+from monitor.storage.mentions import store_mentions
+from monitor.storage.schema import AlertRow
 
 SERVER = os.environ.get("PULSO_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
 MADRID = ZoneInfo("Europe/Madrid")

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from models.themes import Theme, ThemeInput
-from monitor.digest_charts import daily_volume_png, net_sentiment_png
-from monitor.digest_data import (
+from monitor.digest.charts import daily_volume_png, net_sentiment_png
+from monitor.digest.data import (
     DayCounts,
     Headline,
     Incident,
@@ -23,7 +23,7 @@ from monitor.digest_data import (
     WeekFigures,
     WeekNet,
 )
-from monitor.digest_render import render_digest
+from monitor.digest.render import render_digest
 
 EVIL = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 VOID = {"meta", "img", "br", "hr", "link", "input", "col", "source", "wbr"}

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy.orm import Session
 
 from models.sentiment import Sentiment
-from monitor.digest_build import build_digest
-from monitor.digest_segments import author_segments
-from monitor.records import Mention
+from monitor.digest.build import build_digest
+from monitor.digest.segments import author_segments
+from monitor.kernel.records import Mention
 from monitor.runtime import Runtime, build_runtime
 from monitor.settings import BrandSettings, load_settings
-from monitor.store import store_mentions
+from monitor.storage.mentions import store_mentions
 from tests.helpers import mention, write_config, write_jsonl
 
 W47 = datetime(2026, 11, 16, tzinfo=UTC)  # Monday of 2026-W47

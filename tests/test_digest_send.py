@@ -14,13 +14,13 @@ import yaml
 from aiosmtpd.controller import Controller
 
 from models.sentiment import Sentiment
-from monitor.cli import main
-from monitor.daemon import plan_jobs
-from monitor.digest_send import send_due_digests
-from monitor.records import Mention
+from monitor.cli.main import main
+from monitor.digest.send import send_due_digests
+from monitor.kernel.records import Mention
 from monitor.runtime import Runtime, build_runtime
+from monitor.service.daemon import plan_jobs
 from monitor.settings import ConfigError, load_settings
-from monitor.store import store_mentions
+from monitor.storage.mentions import store_mentions
 from tests.helpers import mention, write_config, write_jsonl
 from tests.test_mailer import Recorder, start
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from monitor.cli import main
-from monitor.daemon import run_once
+from monitor.cli.main import main
 from monitor.runtime import build_runtime
-from monitor.schema import AlertRow, MentionRow, MentionTouchpointRow, OutboxRow
+from monitor.service.daemon import run_once
 from monitor.settings import load_settings
+from monitor.storage.schema import AlertRow, MentionRow, MentionTouchpointRow, OutboxRow
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import series, write_config, write_jsonl
 
@@ -75,7 +75,7 @@ def test_rerunning_the_same_replay_stores_nothing_twice_and_alerts_once(
     rt = build_runtime(settings)
     with rt.sessions.begin() as session:
         session.execute(select(func.count()).select_from(MentionRow))
-        from monitor.schema import CursorRow
+        from monitor.storage.schema import CursorRow
 
         session.query(CursorRow).delete()
     run_once(rt)

@@ -12,15 +12,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 
-from monitor.cli import main
-from monitor.daemon import run_once
-from monitor.db import session_factory
-from monitor.health import record_failure
-from monitor.healthcheck import healthz_url
-from monitor.httpd import HttpServer, start_http
-from monitor.metrics import REGISTRY
+from monitor.cli.main import main
 from monitor.runtime import Runtime, build_runtime
+from monitor.service.daemon import run_once
+from monitor.service.healthcheck import healthz_url
+from monitor.service.httpd import HttpServer, start_http
+from monitor.service.metrics import REGISTRY
 from monitor.settings import load_settings
+from monitor.storage.engine import session_factory
+from monitor.storage.health import record_failure
 from tests.helpers import series, write_config, write_jsonl
 
 SERVICE = {"host": "127.0.0.1", "port": 0, "shutdown_grace_seconds": 5}

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from models.sentiment import Sentiment
-from monitor.alerts import detect_brand
-from monitor.detection import build_rules
-from monitor.events import AlertEvent
-from monitor.records import Mention
+from monitor.detection.lifecycle import detect_brand
+from monitor.detection.rules import build_rules
+from monitor.kernel.events import AlertEvent
+from monitor.kernel.records import Mention
 from monitor.runtime import Runtime, build_runtime
 from monitor.settings import BrandSettings, load_settings
-from monitor.store import store_mentions, themes_of
+from monitor.storage.mentions import store_mentions, themes_of
 from tests.helpers import write_config
 
 T = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import SecretStr
 
-from monitor.logs import setup_logging
+from monitor.service.logs import setup_logging
 
 logger = logging.getLogger("monitor.test_logs")
 

@@ -19,9 +19,9 @@ from pydantic import ValidationError
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.db import make_engine, migrate, session_factory
-from monitor.digest_outbox import DigestRow, deliver_digests, queue_digest
-from monitor.mailer import (
+from monitor.delivery.digests import DigestRow, deliver_digests, queue_digest
+from monitor.storage.engine import make_engine, migrate, session_factory
+from notifiers.email import (
     MailPermanent,
     MailRetryable,
     MailSettings,

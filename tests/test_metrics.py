@@ -11,11 +11,11 @@ import pytest
 
 from models.sentiment import Sentiment
 from monitor import pipeline
-from monitor.metrics import REGISTRY, DatabaseCollector, TimedScorer, record_detection
-from monitor.records import utcnow
+from monitor.kernel.records import utcnow
 from monitor.runtime import build_runtime
+from monitor.service.metrics import REGISTRY, DatabaseCollector, TimedScorer, record_detection
 from monitor.settings import load_settings
-from monitor.store import save_cursor
+from monitor.storage.mentions import save_cursor
 from sources.base import SourceError
 from tests.helpers import write_config, write_jsonl
 

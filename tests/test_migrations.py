@@ -12,8 +12,8 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 
-from monitor.db import MIGRATIONS, make_engine, migrate
-from monitor.schema import Base
+from monitor.storage.engine import MIGRATIONS, make_engine, migrate
+from monitor.storage.schema import Base
 from tests.helpers import throwaway_postgres
 
 

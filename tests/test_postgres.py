@@ -9,10 +9,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from monitor.daemon import run_once
 from monitor.runtime import build_runtime
-from monitor.schema import AlertRow, Base, MentionRow
+from monitor.service.daemon import run_once
 from monitor.settings import load_settings
+from monitor.storage.schema import AlertRow, Base, MentionRow
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import series, write_config, write_jsonl
 

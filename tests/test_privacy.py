@@ -15,13 +15,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.cli import main
-from monitor.daemon import run_once
-from monitor.forget import Author, scrub_examples
+from monitor.cli.main import main
+from monitor.kernel.records import Mention
 from monitor.privacy import Pseudonymiser, pseudonym, without_handle
-from monitor.records import Mention
 from monitor.runtime import Runtime, build_runtime
-from monitor.schema import (
+from monitor.service.daemon import run_once
+from monitor.settings import ConfigError, load_settings
+from monitor.storage.forget import Author, scrub_examples
+from monitor.storage.schema import (
     AlertRow,
     Base,
     MentionBrandRow,
@@ -30,7 +31,6 @@ from monitor.schema import (
     MentionTouchpointRow,
     OutboxRow,
 )
-from monitor.settings import ConfigError, load_settings
 from tests.helpers import END, mention, series, throwaway_postgres, write_config, write_jsonl
 
 KEY = "k3y-for-tests-only-0123456789"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.records import parse_utc
+from monitor.kernel.records import parse_utc
 from sources.base import Query, SourceError
 from sources.replay import BUNDLED, ReplaySettings, ReplaySource, load_mentions
 from tests.helpers import END, mention, write_jsonl
@@ -86,7 +86,7 @@ def test_bundled_demo_data_is_realistic() -> None:
 
 
 def test_bundled_data_is_reproducible_from_its_generator(tmp_path: Path) -> None:
-    from sources.demo_data import main as generate
+    from benchmarks.demo_data import main as generate
 
     out = tmp_path / "demo.jsonl"
     assert generate(["--out", str(out)]) == 0

@@ -97,7 +97,7 @@ def pulso_once(config: Path, log: Path) -> subprocess.Popen[bytes]:
     env["HF_HUB_OFFLINE"] = "1"
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "run", "--config", str(config), "--once"],
+            [sys.executable, "-m", "monitor.cli.main", "run", "--config", str(config), "--once"],
             cwd=ROOT,
             env=env,
             stdout=out,

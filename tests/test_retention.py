@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.daemon import plan_jobs
-from monitor.db import make_engine, migrate, session_factory
-from monitor.retention import apply_retention
 from monitor.runtime import build_runtime
-from monitor.schema import (
+from monitor.service.daemon import plan_jobs
+from monitor.settings import RetentionSettings, load_settings
+from monitor.storage.engine import make_engine, migrate, session_factory
+from monitor.storage.retention import apply_retention
+from monitor.storage.schema import (
     AlertRow,
     DigestRow,
     MentionBrandRow,
@@ -25,7 +26,6 @@ from monitor.schema import (
     MentionTouchpointRow,
     OutboxRow,
 )
-from monitor.settings import RetentionSettings, load_settings
 from tests.helpers import series, throwaway_postgres, write_config, write_jsonl
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -172,7 +172,7 @@ def test_retention_deletes_old_rows_and_keeps_open_work(
     sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
 ) -> None:
     ids = _populate(sessions)
-    caplog.set_level(logging.INFO, logger="monitor.retention")
+    caplog.set_level(logging.INFO, logger="monitor.storage.retention")
 
     counts = apply_retention(sessions, SETTINGS, NOW, batch=2)  # small batches: many rounds
 
@@ -199,7 +199,7 @@ def test_retention_deletes_old_rows_and_keeps_open_work(
             for k in ("outbox_held", "outbox_sent_new", "outbox_posted_old", "outbox_sending_old")
         }
         assert _ids(s, DigestRow.id) == {ids["digest_new"], ids["digest_pending"]}
-    (line,) = [r for r in caplog.records if r.name == "monitor.retention"]
+    (line,) = [r for r in caplog.records if r.name == "monitor.storage.retention"]
     assert line.levelno == logging.INFO
     assert "5 mentions" in line.getMessage() and "1 alerts" in line.getMessage()
 
@@ -226,7 +226,7 @@ def test_deleting_a_mention_cascades_to_its_links(sessions: sessionmaker[Session
 
 
 def test_retention_is_a_daily_job_and_run_once_still_works(tmp_path: Path) -> None:
-    from monitor.daemon import run_once
+    from monitor.service.daemon import run_once
 
     replay = write_jsonl(tmp_path / "acme.jsonl", series())
     config = write_config(tmp_path / "pulso.yaml", replay, tmp_path / "pulso.db")

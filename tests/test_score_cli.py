@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from models.sentiment import Sentiment
-from monitor.score_cli import read_texts, score_stream
+from monitor.cli.score import read_texts, score_stream
 
 ROOT = Path(__file__).parents[1]
 
@@ -66,7 +66,7 @@ def test_real_command_with_the_default_engine(tmp_path: Path) -> None:
         b"I hate this company, worst service ever\n\nMe encanta, gracias!!\n" + b"\xfe\xff broken\n"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "score", str(source)],
+        [sys.executable, "-m", "monitor.cli.main", "score", str(source)],
         cwd=ROOT,
         capture_output=True,
         timeout=120,
@@ -89,7 +89,7 @@ def test_real_command_with_the_default_engine(tmp_path: Path) -> None:
 @pytest.mark.parametrize("engine", ["vader", "embedded"])
 def test_stdin_and_engine_choice(engine: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "score", "-", "--engine", engine],
+        [sys.executable, "-m", "monitor.cli.main", "score", "-", "--engine", engine],
         cwd=ROOT,
         input=b"great product\n",
         capture_output=True,

@@ -40,7 +40,7 @@ class Daemon:
         self.port = port
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "run", "--config", str(config)],
+            [sys.executable, "-m", "monitor.cli.main", "run", "--config", str(config)],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

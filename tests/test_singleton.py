@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from monitor.cli import main
-from monitor.db import make_engine, migrate
-from monitor.singleton import sole_scheduler
-from monitor.worker import ensure_queue_schema
+from monitor.cli.main import main
+from monitor.service.singleton import sole_scheduler
+from monitor.service.worker import ensure_queue_schema
+from monitor.storage.engine import make_engine, migrate
 from tests.helpers import series, write_config, write_jsonl
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from monitor.daemon import run_once
-from monitor.records import utcnow
+from monitor.kernel.records import utcnow
 from monitor.runtime import Runtime, build_runtime
-from monitor.schema import OutboxRow
+from monitor.service.daemon import run_once
 from monitor.settings import load_settings
+from monitor.storage.schema import OutboxRow
 from notifiers.slack_format import escape, safe_link
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import series, write_config, write_jsonl
@@ -98,7 +98,7 @@ def test_invalid_auth_logs_one_clear_error_and_delivers_after_the_fix(
     runtime: Runtime, slack_env: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     slack_env.fail_next("chat.postMessage", "invalid_auth", times=4)
-    with caplog.at_level(logging.WARNING, logger="monitor.outbox"):
+    with caplog.at_level(logging.WARNING, logger="monitor.delivery.outbox"):
         clock = _cycle_with_clock(runtime)
         for _ in range(3):
             clock.advance(3600)

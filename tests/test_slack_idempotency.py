@@ -11,8 +11,8 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from monitor.outbox import IN_FLIGHT_LEASE, PERMANENT_DELAY
-from monitor.schema import OutboxRow
+from monitor.delivery.outbox import IN_FLIGHT_LEASE, PERMANENT_DELAY
+from monitor.storage.schema import OutboxRow
 from notifiers.base import PermanentError
 from notifiers.slack import SlackNotifier
 from tests.test_slack_lifecycle import Harness, harness, make_event, settings_for
@@ -202,7 +202,7 @@ def test_without_the_scope_to_check_the_event_waits_rather_than_risk_a_duplicate
         harness.deliver()
     harness.fake.fail_next("conversations.history", "missing_scope", times=2)
     harness.restart()
-    with caplog.at_level(logging.ERROR, logger="monitor.outbox"):
+    with caplog.at_level(logging.ERROR, logger="monitor.delivery.outbox"):
         for _ in range(2):
             harness.clock.advance(PERMANENT_DELAY)
             assert harness.deliver().sent == 0

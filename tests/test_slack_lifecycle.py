@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.db import make_engine, migrate, session_factory
-from monitor.events import AlertEvent, Example, ThemeSummary
-from monitor.outbox import DeliveryReport, Outbox, enqueue
-from monitor.schema import AlertRow, OutboxRow
+from monitor.delivery.outbox import DeliveryReport, Outbox, enqueue
+from monitor.kernel.events import AlertEvent, Example, ThemeSummary
+from monitor.storage.engine import make_engine, migrate, session_factory
+from monitor.storage.schema import AlertRow, OutboxRow
 from notifiers.slack import SlackNotifier, SlackSettings
 from tests.fakes.slack_api import FakeSlack
 

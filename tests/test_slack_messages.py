@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from monitor.events import AlertEvent, Example, ThemeSummary
+from monitor.kernel.events import AlertEvent, Example, ThemeSummary
 from notifiers.render import plain_text
 from notifiers.slack_format import (
     MAX_BLOCKS,

@@ -8,12 +8,12 @@ from pathlib import Path
 import yaml
 
 from models.sentiment import Sentiment
-from monitor.health import record_failure, record_success
-from monitor.records import Mention
+from monitor.detection.source_alerts import check_sources
+from monitor.kernel.records import Mention
 from monitor.runtime import Runtime, build_runtime
 from monitor.settings import load_settings
-from monitor.source_alerts import check_sources
-from monitor.store import store_mentions
+from monitor.storage.health import record_failure, record_success
+from monitor.storage.mentions import store_mentions
 from notifiers.render import plain_text
 from tests.helpers import TOUCHPOINTS
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import sources.common
-from monitor.records import Mention
+from monitor.kernel.records import Mention
 from sources.base import RateLimited, SourceError
 from sources.common import TransientError
 from tests.source_harnesses import HARNESSES, Harness, Post

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import sources.common
-from monitor.records import Batch
+from monitor.kernel.records import Batch
 from sources.base import Query, RateLimited, SourceError
 from sources.common import TransientError
 from sources.hackernews import HackerNewsSettings, HackerNewsSource, search_terms

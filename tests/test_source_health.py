@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from monitor import pipeline
-from monitor.cli import main
-from monitor.daemon import run_once
-from monitor.records import Batch, Mention
+from monitor.cli.main import main
+from monitor.kernel.records import Batch, Mention
 from monitor.runtime import build_runtime
+from monitor.service.daemon import run_once
 from monitor.settings import load_settings
 from sources.base import Query, RateLimited, Source, SourceError, SourceSettings
 from tests.helpers import END, mention, write_config, write_jsonl
@@ -100,7 +100,7 @@ def test_a_failing_source_is_one_warning_and_the_cycle_goes_on(
 def test_the_x_read_budget_shows_in_the_sources_table(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from monitor.store import save_cursor
+    from monitor.storage.mentions import save_cursor
     from sources.x import XSettings, XSource
 
     monkeypatch.setenv("PULSO_X_BEARER_TOKEN", "test-token")

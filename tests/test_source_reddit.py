@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from monitor.records import Batch, Mention
+from monitor.kernel.records import Batch, Mention
 from sources.base import Query, RateLimited, SourceError
 from sources.common import TransientError
 from sources.reddit import RedditSettings, RedditSource, build_query, to_mention

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 import sources.common
-from monitor.records import Batch
+from monitor.kernel.records import Batch
 from sources.base import Query, RateLimited, SourceError
 from sources.common import TransientError
 from sources.rss import RssSettings, RssSource, html_to_text

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from monitor.records import Mention
+from monitor.kernel.records import Mention
 from sources.base import Query, RateLimited, SourceError
 from sources.common import TransientError
 from sources.x import XSettings, XSource, build_query, tweet_to_mention

@@ -11,10 +11,22 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 
 from models.sentiment import Sentiment
-from monitor.db import make_engine, migrate, session_factory
-from monitor.records import Mention
-from monitor.schema import Base, CursorRow, MentionBrandRow, MentionRow, MentionTouchpointRow
-from monitor.store import bucket_counts, load_cursor, save_cursor, store_mentions, stored_keys
+from monitor.kernel.records import Mention
+from monitor.storage.engine import make_engine, migrate, session_factory
+from monitor.storage.mentions import (
+    bucket_counts,
+    load_cursor,
+    save_cursor,
+    store_mentions,
+    stored_keys,
+)
+from monitor.storage.schema import (
+    Base,
+    CursorRow,
+    MentionBrandRow,
+    MentionRow,
+    MentionTouchpointRow,
+)
 from tests.helpers import END, mention
 
 NEG = Sentiment("negative", -0.8, 0.8, "en", "test")

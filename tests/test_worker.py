@@ -22,8 +22,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
-from monitor.cli import main
-from monitor.worker import falls_due
+from monitor.cli.main import main
+from monitor.service.worker import falls_due
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import mention, series, write_config, write_jsonl
 
@@ -61,7 +61,7 @@ def start_worker(
     environ.update(HF_HUB_OFFLINE="1", **(env or {}))
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "worker", "--config", str(config)],
+            [sys.executable, "-m", "monitor.cli.main", "worker", "--config", str(config)],
             cwd=ROOT,
             env=environ,
             stdout=out,
@@ -367,8 +367,8 @@ def test_tick_must_divide_a_minute(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_a_late_tick_covers_the_periods_it_missed(tmp_path: Path) -> None:
     from monitor.runtime import build_runtime
+    from monitor.service.worker import due_jobs
     from monitor.settings import load_settings
-    from monitor.worker import due_jobs
 
     replay = write_jsonl(tmp_path / "acme.jsonl", series(days=1))
     config = worker_config(tmp_path / "pulso.yaml", f"sqlite:///{tmp_path / 'p.db'}", replay)
@@ -397,9 +397,9 @@ def test_a_late_tick_covers_the_periods_it_missed(tmp_path: Path) -> None:
 def test_mentions_whose_score_job_was_lost_are_scored_by_housekeeping(
     tmp_path: Path, postgres_url: str, cluster_factory: Callable[[Path, str], Cluster]
 ) -> None:
-    from monitor.db import make_engine, migrate, session_factory
-    from monitor.records import Mention
-    from monitor.store import store_mentions
+    from monitor.kernel.records import Mention
+    from monitor.storage.engine import make_engine, migrate, session_factory
+    from monitor.storage.mentions import store_mentions
 
     # A worker stored these pages and died before queueing their scores.
     engine = make_engine(postgres_url)

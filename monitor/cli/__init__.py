@@ -1,0 +1,1 @@
+"""The `pulso` command line."""

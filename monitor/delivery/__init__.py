@@ -1,0 +1,1 @@
+"""Delivery: the outboxes that hand alerts and digests to notifiers, once, with retries."""

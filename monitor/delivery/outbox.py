@@ -1,0 +1,252 @@
+"""The outbox: alert events are recorded first, then delivered with retries and backoff.
+
+An outage never loses an alert: the row stays pending until the notifier takes it.
+Permanent refusals (a revoked token, an unknown channel) are logged once per notifier
+and retried slowly, so that fixing the setting delivers the backlog without a restart loop.
+
+Nothing goes out twice: a row is committed as `sending` before the notifier is called, so
+a crash or a timeout after the request left is noticed, and the next try first asks the
+notifier whether the message is already there (`Notifier.find_delivered`). Once the
+message is out the row is `posted`; the notifier's follow-up (Slack: refreshing the
+incident's first message) is then retried on its own, never by sending again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from monitor.kernel.events import AlertEvent
+from monitor.kernel.records import utcnow
+from monitor.service import metrics
+from monitor.storage.schema import OutboxRow
+from notifiers.base import Notifier, NotifierError, PermanentError, RetryableError
+
+logger = logging.getLogger(__name__)
+
+# pending: not tried, or known not delivered; sending: a try may have delivered it;
+# posted: delivered, the follow-up is still to do; sent: done.
+PENDING, SENDING, POSTED, SENT = "pending", "sending", "posted", "sent"
+UNFINISHED = (PENDING, SENDING, POSTED)
+BASE_DELAY = 15.0
+MAX_DELAY = 900.0
+PERMANENT_DELAY = 1800.0
+# When a row left `sending` by a crashed process is tried again: longer than any
+# notifier's timeout, so a try still waiting for its answer is never doubled.
+IN_FLIGHT_LEASE = 150.0
+
+
+def enqueue(session: Session, event: AlertEvent, notifiers: list[str], now: datetime) -> None:
+    """Queue `event` for each notifier, in the caller's transaction (intent before delivery)."""
+    for name in notifiers:
+        key = f"alert:{event.alert_id}:{event.sequence}:{name}"
+        session.add(
+            OutboxRow(
+                idempotency_key=key,
+                notifier=name,
+                alert_id=event.alert_id,
+                event=event.kind,
+                payload=event.to_dict(),
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> float:
+    """Seconds before the next try: exponential from 15 s, capped at 15 min, ±20% jitter."""
+    delay = min(MAX_DELAY, BASE_DELAY * 2.0 ** max(0, attempts - 1))
+    jitter: float = (rng or random).random()
+    return delay * (0.8 + 0.4 * jitter)
+
+
+@dataclass
+class DeliveryReport:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    retrying: int = 0
+    blocked: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Outbox:
+    """Drains due outbox rows into notifiers; remembers each notifier's last error."""
+
+    sessions: sessionmaker[Session]
+    notifiers: Mapping[str, Notifier]
+    clock: Callable[[], datetime] = utcnow
+    health: dict[str, str] = field(default_factory=dict)
+
+    def deliver_due(self, limit: int = 100) -> DeliveryReport:
+        """Try every due row once, oldest first; an incident's events go out in order."""
+        report = DeliveryReport()
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.status.in_(UNFINISHED), OutboxRow.next_attempt_at <= self.clock())
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            ).all()
+            waiting: set[tuple[int | None, str]] = set()
+            for row in rows:
+                thread = (row.alert_id, row.notifier)
+                if thread in waiting or self._waits(session, row):
+                    waiting.add(thread)
+                    report.blocked += 1
+                    continue
+                if not self._deliver(session, row, report):
+                    waiting.add(thread)
+                session.commit()
+        return report
+
+    def next_due(self) -> datetime | None:
+        """When the earliest unfinished row that is not waiting for an earlier one is due."""
+        earlier = aliased(OutboxRow)
+        held = (
+            exists()
+            .where(
+                earlier.alert_id == OutboxRow.alert_id,
+                earlier.notifier == OutboxRow.notifier,
+                earlier.id < OutboxRow.id,
+                earlier.status.in_(UNFINISHED),
+            )
+            .correlate(OutboxRow)
+        )
+        with self.sessions() as session:
+            return session.scalar(
+                select(OutboxRow.next_attempt_at)
+                .where(OutboxRow.status.in_(UNFINISHED), ~held)
+                .order_by(OutboxRow.next_attempt_at)
+                .limit(1)
+            )
+
+    def _waits(self, session: Session, row: OutboxRow) -> bool:
+        """Whether an earlier event of the same incident is still unfinished for this notifier.
+
+        Checked in the database, not only in this pass: an earlier row backing off must
+        hold back later ones, or a resolution could overtake its escalation.
+        """
+        if row.alert_id is None:
+            return False
+        earlier = session.scalar(
+            select(OutboxRow.id)
+            .where(
+                OutboxRow.alert_id == row.alert_id,
+                OutboxRow.notifier == row.notifier,
+                OutboxRow.id < row.id,
+                OutboxRow.status.in_(UNFINISHED),
+            )
+            .limit(1)
+        )
+        return earlier is not None
+
+    def _root(self, session: Session, row: OutboxRow) -> OutboxRow | None:
+        return session.scalar(
+            select(OutboxRow).where(
+                OutboxRow.alert_id == row.alert_id,
+                OutboxRow.notifier == row.notifier,
+                OutboxRow.event == "opened",
+            )
+        )
+
+    def _deliver(self, session: Session, row: OutboxRow, report: DeliveryReport) -> bool:
+        notifier = self.notifiers.get(row.notifier)
+        row.attempts += 1
+        if notifier is None:
+            self._fail(row, f"notifier {row.notifier!r} is not configured", PERMANENT_DELAY)
+            report.retrying += 1
+            return False
+        root = self._root(session, row) if row.event != "opened" else None
+        thread_ref = root.delivery_ref if root else None
+        event = AlertEvent.from_dict(row.payload)
+        try:
+            if row.status != POSTED:
+                row.delivery_ref = self._send_once(session, notifier, row, event, thread_ref)
+                row.status = POSTED
+                session.commit()  # the message is out: from here on it is never sent again
+            notifier.follow_up(event, thread_ref)
+        except RetryableError as exc:
+            delay = max(exc.retry_after or 0.0, backoff(row.attempts))
+            self._fail(row, str(exc), delay)
+            logger.warning(
+                "%s: delivery of %s delayed %.0fs: %s",
+                row.notifier,
+                row.idempotency_key,
+                delay,
+                exc,
+            )
+        except PermanentError as exc:
+            self._fail(row, str(exc), PERMANENT_DELAY)
+            self._report_permanent(row.notifier, exc)
+        except SQLAlchemyError:
+            raise  # the database, not the notifier: the job boundary logs it
+        except Exception as exc:  # a notifier bug must not stop the others
+            self._fail(row, f"{type(exc).__name__}: {exc}", backoff(row.attempts))
+            logger.exception(
+                "%s: unexpected error delivering %s", row.notifier, row.idempotency_key
+            )
+        else:
+            row.status, row.delivered_at = SENT, self.clock()
+            metrics.MESSAGES_DELIVERED.labels(row.notifier).inc()
+            row.last_error = None
+            self.health[row.notifier] = "ok"
+            report.sent += 1
+            return True
+        report.retrying += 1
+        report.errors[row.notifier] = row.last_error or ""
+        return False
+
+    def _send_once(
+        self,
+        session: Session,
+        notifier: Notifier,
+        row: OutboxRow,
+        event: AlertEvent,
+        thread_ref: str | None,
+    ) -> str | None:
+        """Send the row's event unless an earlier, interrupted try already delivered it."""
+        if row.status == SENDING:
+            found = notifier.find_delivered(event, row.idempotency_key, thread_ref, row.created_at)
+            if found is not None:
+                logger.info(
+                    "%s: %s was delivered by an interrupted try (%s); not sending it again",
+                    row.notifier,
+                    row.idempotency_key,
+                    found,
+                )
+                return found
+        row.status = SENDING
+        row.next_attempt_at = self.clock() + timedelta(seconds=IN_FLIGHT_LEASE)
+        session.commit()  # in flight before the request leaves: a crash is checked, not resent
+        try:
+            return notifier.send(event, thread_ref, row.idempotency_key)
+        except NotifierError as exc:
+            if not (isinstance(exc, RetryableError) and exc.maybe_delivered):
+                row.status = PENDING  # refused outright: nothing to look for next time
+            raise
+
+    def _fail(self, row: OutboxRow, error: str, delay: float) -> None:
+        row.last_error = error[:1000]
+        row.next_attempt_at = self.clock() + timedelta(seconds=delay)
+
+    def _report_permanent(self, notifier: str, exc: PermanentError) -> None:
+        state = f"error: {exc.code}"
+        if self.health.get(notifier) != state:
+            logger.error(
+                "%s refuses alerts (%s); they stay queued and go out once the setting is fixed. %s",
+                notifier,
+                exc.code,
+                exc,
+            )
+        self.health[notifier] = state

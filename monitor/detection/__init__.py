@@ -1,0 +1,1 @@
+"""Detection: rules, incidents, alert lifecycle, source alerts, backtest."""

@@ -1,0 +1,1 @@
+"""The weekly digest: data, segments, charts, rendering, building and sending."""

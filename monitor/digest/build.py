@@ -1,0 +1,64 @@
+"""Put a brand's weekly digest together: figures from SQL, complaint themes, rendering."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from monitor.detection.lifecycle import themes_of
+from monitor.digest.data import week_digest
+from monitor.digest.render import STRINGS, RenderedDigest, render_digest
+from monitor.digest.segments import author_segments, positives_between
+from monitor.settings import BrandSettings
+from monitor.storage.mentions import negatives_between
+
+SAMPLE = 3000  # the week's most engaging complaints (or praise) are enough to name its themes
+
+
+def last_week(tz: str, now: datetime) -> str:
+    """The last complete ISO week in time zone `tz`, as "2026-W47"."""
+    local = now.astimezone(ZoneInfo(tz)).date()
+    year, week, _ = (local.fromordinal(local.toordinal() - 7)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def own_accounts(brand: BrandSettings) -> tuple[str, ...]:
+    """Names the brand's own accounts carry: its keywords that are one word of 4+ letters."""
+    names = (k.strip().lstrip("@#") for k in brand.keywords)
+    return tuple(dict.fromkeys(n for n in names if len(n) >= 4 and " " not in n))
+
+
+def build_digest(
+    session: Session, brand: BrandSettings, week: str, tz: str, locale: str
+) -> RenderedDigest:
+    """The rendered digest of `brand` for `week`: figures, charts, complaint and praise
+    themes, and author segments with their movement since the week before."""
+    if locale not in STRINGS:
+        raise ValueError(f"locale {locale!r} is not one of {sorted(STRINGS)}")
+    digest = week_digest(session, brand.id, week, tz, own_accounts(brand))
+    complaints = negatives_between(session, brand.id, digest.start, digest.end, limit=SAMPLE)
+    themes = list(themes_of(complaints, brand))
+    praised = positives_between(session, brand.id, digest.start, digest.end, limit=SAMPLE)
+    praise = list(themes_of(praised, brand))
+    counts = author_segments(session, brand.id, digest.start, digest.end)
+    segments = {STRINGS[locale][name]: pair for name, pair in counts.items() if any(pair)}
+    return render_digest(
+        digest,
+        brand.name,
+        locale,
+        themes=themes or None,
+        segments=segments or None,
+        praise=praise or None,
+    )
+
+
+def preview_html(rendered: RenderedDigest) -> str:
+    """The digest's HTML with its inline images embedded, for a browser."""
+    html = rendered.html
+    for cid, png in rendered.images.items():
+        data = base64.b64encode(png).decode("ascii")
+        html = html.replace(f'src="cid:{cid}"', f'src="data:image/png;base64,{data}"')
+    return html

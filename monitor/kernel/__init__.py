@@ -1,0 +1,1 @@
+"""The small kernel that sources/ and notifiers/ import: records, alert events, secrets."""

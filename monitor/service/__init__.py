@@ -1,0 +1,1 @@
+"""The running service: scheduler, workers, HTTP endpoint, health check, logs, stop."""

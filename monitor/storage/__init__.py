@@ -1,0 +1,1 @@
+"""Storage: engine, schema, migrations, queries, source health, retention, forget."""
