@@ -7,12 +7,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from monitor import telemetry
 from monitor.delivery.outbox import DeliveryReport
 from monitor.detection.lifecycle import detect_brand
 from monitor.detection.source_alerts import check_sources
 from monitor.kernel.events import AlertEvent
 from monitor.runtime import Runtime
-from monitor.service import metrics
 from monitor.storage.health import record_failure, record_success, waiting_until
 from monitor.storage.mentions import load_cursor, save_cursor, store_mentions, stored_keys
 from sources.base import Query, RateLimited, SourceError
@@ -65,7 +65,7 @@ def collect(
                 retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
                 rate_limited=limited,
             )
-        metrics.record_source_error(brand_id, source_name, limited)
+        telemetry.record_source_error(brand_id, source_name, limited)
         raise
     with rt.sessions.begin() as session:
         record_success(session, brand_id, source_name, rt.clock())
@@ -113,7 +113,7 @@ def _collect(
             if batch.cursor is not None:
                 save_cursor(session, brand_id, source_name, batch.cursor)
         report.stored += stored
-        metrics.MENTIONS_COLLECTED.labels(brand_id, source_name).inc(stored)
+        telemetry.MENTIONS_COLLECTED.labels(brand_id, source_name).inc(stored)
         if defer_scoring and new_ids:
             defer_scoring(new_ids)
         cursor, more = batch.cursor, batch.more
@@ -137,7 +137,7 @@ def detect(rt: Runtime, brand_id: str) -> list[AlertEvent]:
     with rt.sessions.begin() as session:
         events = detect_brand(session, brand, rt.detectors[brand_id], notifiers, rt.clock())
         events = [*events, *check_sources(session, brand, notifiers, rt.clock())]
-    metrics.record_detection(brand_id, events)
+    telemetry.record_detection(brand_id, events)
     return events
 
 

@@ -18,9 +18,9 @@ from monitor.detection.rules import SpikeRule, build_rules
 from monitor.kernel.records import utcnow
 from monitor.matching import BrandMatcher
 from monitor.privacy import Pseudonymiser
-from monitor.service.metrics import TimedScorer
 from monitor.settings import BrandSettings, Settings
 from monitor.storage.engine import make_engine, migrate, session_factory
+from monitor.telemetry import TimedScorer
 from notifiers import NOTIFIERS, Notifier
 from sources import SOURCES, Source
 

@@ -65,6 +65,10 @@ class Source(abc.ABC):
         """A short note for `pulso sources` (an API budget, say); empty if nothing to say."""
         return ""
 
+    def read_budget_left(self, cursor: str | None) -> int | None:
+        """Reads left in the platform's paid budget (for `/metrics`); None if it has none."""
+        return None
+
     def backfill(self, since: datetime, now: datetime) -> Source:
         """The same source, with its first sweep reaching back to `since`."""
         field = self.lookback_setting

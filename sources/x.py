@@ -286,6 +286,10 @@ class XSource(Source):
             f"({spend['left']:,} left)"
         )
 
+    def read_budget_left(self, cursor: str | None) -> int | None:
+        """X posts that may still be read this month."""
+        return int(self.budget_status(cursor)["left"])
+
     def _allowance(self, reads: int, now: datetime) -> int:
         start, end = _month_bounds(now)
         elapsed = (now - start).total_seconds() + self.x.interval_seconds

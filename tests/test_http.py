@@ -17,10 +17,10 @@ from monitor.runtime import Runtime, build_runtime
 from monitor.service.daemon import run_once
 from monitor.service.healthcheck import healthz_url
 from monitor.service.httpd import HttpServer, start_http
-from monitor.service.metrics import REGISTRY
 from monitor.settings import load_settings
 from monitor.storage.engine import session_factory
 from monitor.storage.health import record_failure
+from monitor.telemetry import REGISTRY
 from tests.helpers import series, write_config, write_jsonl
 
 SERVICE = {"host": "127.0.0.1", "port": 0, "shutdown_grace_seconds": 5}

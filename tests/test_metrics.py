@@ -13,9 +13,10 @@ from models.sentiment import Sentiment
 from monitor import pipeline
 from monitor.kernel.records import utcnow
 from monitor.runtime import build_runtime
-from monitor.service.metrics import REGISTRY, DatabaseCollector, TimedScorer, record_detection
+from monitor.service.metrics import DatabaseCollector
 from monitor.settings import load_settings
 from monitor.storage.mentions import save_cursor
+from monitor.telemetry import REGISTRY, TimedScorer, record_detection
 from sources.base import SourceError
 from tests.helpers import write_config, write_jsonl
 

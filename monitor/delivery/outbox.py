@@ -23,9 +23,9 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from monitor import telemetry
 from monitor.kernel.events import AlertEvent
 from monitor.kernel.records import utcnow
-from monitor.service import metrics
 from monitor.storage.schema import OutboxRow
 from notifiers.base import Notifier, NotifierError, PermanentError, RetryableError
 
@@ -198,7 +198,7 @@ class Outbox:
             )
         else:
             row.status, row.delivered_at = SENT, self.clock()
-            metrics.MESSAGES_DELIVERED.labels(row.notifier).inc()
+            telemetry.MESSAGES_DELIVERED.labels(row.notifier).inc()
             row.last_error = None
             self.health[row.notifier] = "ok"
             report.sent += 1

@@ -1,130 +1,32 @@
-"""Prometheus metrics: counters the pipeline bumps, and gauges read from the database at scrape.
+"""Prometheus gauges read from the database at scrape time (`DatabaseCollector`).
 
-Everything lives in `REGISTRY` (not prometheus_client's global one), which `/metrics`
-serves. The database gauges come from `DatabaseCollector`, registered by the HTTP server
-for the runtime it serves; its queries are small and indexed, so a scrape stays cheap.
+Registered by the HTTP server, for the runtime it serves, in `monitor.telemetry.REGISTRY`
+beside the pipeline's counters; its queries are small and indexed, so a scrape stays cheap.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections import Counter as Tally
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from models.sentiment import Scorer, Sentiment
+from monitor.delivery.outbox import UNFINISHED
 from monitor.storage.health import source_state
 from monitor.storage.mentions import load_cursor
 from monitor.storage.schema import MentionRow, OutboxRow, SourceHealthRow
-from sources.x import XSource
 
 if TYPE_CHECKING:
-    from monitor.kernel.events import AlertEvent
     from monitor.runtime import Runtime
 
 logger = logging.getLogger(__name__)
-
-REGISTRY = CollectorRegistry()
-
-MENTIONS_COLLECTED = Counter(
-    "pulso_mentions_collected",
-    "New mentions stored for a brand, by source.",
-    ["brand", "source"],
-    registry=REGISTRY,
-)
-SOURCE_ERRORS = Counter(
-    "pulso_source_errors",
-    "Failed collections, by kind: rate_limited or error.",
-    ["brand", "source", "kind"],
-    registry=REGISTRY,
-)
-MENTIONS_SCORED = Counter(
-    "pulso_mentions_scored",
-    "Texts scored for sentiment, by the engine that scored them.",
-    ["engine"],
-    registry=REGISTRY,
-)
-SCORING_SECONDS = Histogram(
-    "pulso_scoring_seconds",
-    "Time to score one batch of texts.",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
-    registry=REGISTRY,
-)
-SCORING_BATCH_SIZE = Histogram(
-    "pulso_scoring_batch_size",
-    "Texts in one scoring batch.",
-    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000),
-    registry=REGISTRY,
-)
-DETECTOR_TICKS = Counter(
-    "pulso_detector_ticks",
-    "Detector runs completed, by brand.",
-    ["brand"],
-    registry=REGISTRY,
-)
-ALERTS_FIRED = Counter(
-    "pulso_alerts_fired",
-    "Incidents opened.",
-    ["brand", "rule", "severity"],
-    registry=REGISTRY,
-)
-ALERTS_RESOLVED = Counter(
-    "pulso_alerts_resolved",
-    "Incidents resolved.",
-    ["brand", "rule"],
-    registry=REGISTRY,
-)
-MESSAGES_DELIVERED = Counter(
-    "pulso_alert_messages_delivered",
-    "Outbox rows delivered, by notifier.",
-    ["notifier"],
-    registry=REGISTRY,
-)
-
-
-def record_detection(brand: str, events: Iterable[AlertEvent]) -> None:
-    """Count one detector tick of `brand` and the incidents it opened or resolved."""
-    DETECTOR_TICKS.labels(brand).inc()
-    for event in events:
-        if event.kind == "opened":
-            ALERTS_FIRED.labels(event.brand, event.rule, event.severity).inc()
-        elif event.kind == "resolved":
-            ALERTS_RESOLVED.labels(event.brand, event.rule).inc()
-
-
-def record_source_error(brand: str, source: str, rate_limited: bool) -> None:
-    """Count one failed collection."""
-    SOURCE_ERRORS.labels(brand, source, "rate_limited" if rate_limited else "error").inc()
-
-
-class TimedScorer:
-    """Any `Scorer`, with each batch's latency and size and each result's engine counted."""
-
-    def __init__(self, inner: Scorer) -> None:
-        self.inner = inner
-        self.name = inner.name
-
-    def score(self, texts: Sequence[str]) -> list[Sentiment]:
-        """Score `texts` with the wrapped scorer; empty batches are not measured."""
-        if not texts:
-            return self.inner.score(texts)
-        started = time.perf_counter()
-        results = self.inner.score(texts)
-        SCORING_SECONDS.observe(time.perf_counter() - started)
-        SCORING_BATCH_SIZE.observe(len(texts))
-        for engine, count in Tally(s.engine for s in results).items():
-            MENTIONS_SCORED.labels(engine).inc(count)
-        return results
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +39,6 @@ class Backlog:
 
 def outbox_backlog(session: Session, notifiers: Iterable[str]) -> dict[str, Backlog]:
     """Unfinished outbox rows per notifier (every name in `notifiers` appears)."""
-    from monitor.delivery.outbox import UNFINISHED  # outbox imports this module: import it late
-
     found = {name: Backlog(0, None) for name in notifiers}
     rows = session.execute(
         select(OutboxRow.notifier, func.count(), func.min(OutboxRow.created_at))
@@ -224,8 +124,8 @@ class DatabaseCollector(Collector):
         for (brand, platform), up in self._sources_up(session, now):
             families["source_up"].add_metric([brand, platform], up)
         for (brand, name), source in self.rt.sources.items():
-            if isinstance(source, XSource):
-                left = source.budget_status(load_cursor(session, brand, name))["left"]
+            left = source.read_budget_left(load_cursor(session, brand, name))
+            if left is not None:  # only platforms that sell reads by the month have one
                 families["x_budget"].add_metric([brand], float(left))
         families["pending"].add_metric([], pending_scores(session))
 
