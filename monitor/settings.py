@@ -25,8 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from notifiers import NOTIFIERS, NotifierSettings
-from notifiers.email import MailSettings
+from notifiers import NOTIFIERS, MailSettings, NotifierSettings
 from sources import SOURCES, SourceSettings
 
 DATABASE_URL_VAR = "PULSO_DATABASE_URL"

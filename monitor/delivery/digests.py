@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.storage.schema import DigestRow
-from notifiers.email import MailPermanent, MailRetryable
+from notifiers import MailPermanent, MailRetryable
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from monitor.digest.build import build_digest, last_week
 from monitor.runtime import Runtime
 from monitor.settings import BrandSettings, DigestSettings
 from monitor.storage.schema import DigestRow
-from notifiers.email import build_message, send_message
+from notifiers import build_message, send_message
 
 logger = logging.getLogger(__name__)
 
