@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
 from monitor.cli.main import main
-from monitor.service.worker import falls_due
+from monitor.service.worker_tasks import falls_due
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import mention, series, write_config, write_jsonl
 
@@ -367,7 +367,7 @@ def test_tick_must_divide_a_minute(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_a_late_tick_covers_the_periods_it_missed(tmp_path: Path) -> None:
     from monitor.runtime import build_runtime
-    from monitor.service.worker import due_jobs
+    from monitor.service.worker_tasks import due_jobs
     from monitor.settings import load_settings
 
     replay = write_jsonl(tmp_path / "acme.jsonl", series(days=1))

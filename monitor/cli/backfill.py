@@ -42,7 +42,6 @@ def run_backfill(
         err.write(f"pulso backfill: {who} enables the source {source_name!r}\n")
         return 2
     now = utcnow()
-    show = err.isatty()
     for brand_id in brands:
         try:
             rt.sources[(brand_id, source_name)] = rt.sources[(brand_id, source_name)].backfill(
@@ -51,34 +50,44 @@ def run_backfill(
         except SourceError as exc:
             err.write(f"pulso backfill: {exc}\n")
             return 2
-        with rt.sessions.begin() as session:  # start a sweep of its own, reaching back
-            row = session.get(CursorRow, (brand_id, source_name))
-            if row is not None:
-                session.delete(row)
-        totals = {"fetched": 0, "stored": 0, "pages": 0}
-
-        def progress(
-            report: pipeline.CollectReport, done: dict[str, int] = totals, who: str = brand_id
-        ) -> None:
-            if show:
-                err.write(
-                    f"\r{who}/{source_name}: {done['pages'] + report.pages} pages, "
-                    f"{done['fetched'] + report.fetched:,} fetched, "
-                    f"{done['stored'] + report.stored:,} new"
-                )
-                err.flush()
-
-        for _ in range(MAX_RUNS):
-            report = pipeline.collect(rt, brand_id, source_name, on_page=progress)
-            totals["fetched"] += report.fetched
-            totals["stored"] += report.stored
-            totals["pages"] += report.pages
-            if report.fetched == 0:
-                break
-        if show:
-            err.write("\n")
+        _restart_sweep(rt, brand_id, source_name)
+        totals = _collect_to_the_end(rt, brand_id, source_name, err)
         err.write(
             f"backfilled {brand_id}/{source_name} since {since:%Y-%m-%d %H:%M} UTC: "
             f"{totals['fetched']:,} fetched, {totals['stored']:,} new mentions\n"
         )
     return 0
+
+
+def _restart_sweep(rt: Runtime, brand: str, source_name: str) -> None:
+    """Drop the saved cursor: the next collection starts a sweep of its own, reaching back."""
+    with rt.sessions.begin() as session:
+        row = session.get(CursorRow, (brand, source_name))
+        if row is not None:
+            session.delete(row)
+
+
+def _collect_to_the_end(rt: Runtime, brand: str, source_name: str, err: TextIO) -> dict[str, int]:
+    """Collect until a run fetches nothing; totals, with progress on a terminal."""
+    show = err.isatty()
+    totals = {"fetched": 0, "stored": 0, "pages": 0}
+
+    def progress(report: pipeline.CollectReport) -> None:
+        if show:
+            err.write(
+                f"\r{brand}/{source_name}: {totals['pages'] + report.pages} pages, "
+                f"{totals['fetched'] + report.fetched:,} fetched, "
+                f"{totals['stored'] + report.stored:,} new"
+            )
+            err.flush()
+
+    for _ in range(MAX_RUNS):
+        report = pipeline.collect(rt, brand, source_name, on_page=progress)
+        totals["fetched"] += report.fetched
+        totals["stored"] += report.stored
+        totals["pages"] += report.pages
+        if report.fetched == 0:
+            break
+    if show:
+        err.write("\n")
+    return totals

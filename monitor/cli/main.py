@@ -6,12 +6,16 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from models.engines import ENGINE_NAMES
 from monitor import __version__
 from monitor.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from monitor.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -294,16 +298,37 @@ def _ago(delta: timedelta) -> str:
     return f"{seconds // 3600} h ago"
 
 
+def _startable(path: str, prog: str) -> Settings | None:
+    """The settings a long-running command starts on, or None (said on stderr) if invalid."""
+    settings = _load(path)
+    if settings is None:
+        sys.stderr.write(f"{prog}: refusing to start with an invalid configuration\n")
+    return settings
+
+
+def _serve(settings: Settings, prog: str, body: Callable[[Runtime], int]) -> int:
+    """Run `body` on a runtime built from `settings`, closed after; exit 2 if already running."""
+    from monitor.runtime import build_runtime
+    from monitor.service.singleton import AlreadyRunning
+
+    rt = build_runtime(settings)
+    try:
+        return body(rt)
+    except AlreadyRunning as exc:
+        sys.stderr.write(f"{prog}: {exc}\n")
+        return EXIT_CONFIG
+    finally:
+        rt.close()
+
+
 def worker(args: argparse.Namespace) -> int:
     """`pulso worker`: one replica of the scaled mode, until SIGTERM."""
-    settings = _load(args.config)
+    settings = _startable(args.config, "pulso worker")
     if settings is None:
-        sys.stderr.write("pulso worker: refusing to start with an invalid configuration\n")
         return EXIT_CONFIG
     if args.concurrency:
         update = {"concurrency": args.concurrency}
         settings = settings.model_copy(update={"worker": settings.worker.model_copy(update=update)})
-    from monitor.runtime import build_runtime
     from monitor.service.worker import WorkerSetupError, conninfo, run_worker
 
     try:
@@ -317,42 +342,32 @@ def worker(args: argparse.Namespace) -> int:
             "pulso worker: procrastinate is not installed; pip install 'pulso[postgres]'\n"
         )
         return EXIT_CONFIG
-    from monitor.service.singleton import AlreadyRunning, ensure_no_scheduler
+    from monitor.service.singleton import ensure_no_scheduler
 
-    rt = build_runtime(settings)
-    try:
+    def work(rt: Runtime) -> int:
         ensure_no_scheduler(rt.engine)
         run_worker(rt)
-    except AlreadyRunning as exc:
-        sys.stderr.write(f"pulso worker: {exc}\n")
-        return EXIT_CONFIG
-    finally:
-        rt.close()
-    return 0
+        return 0
+
+    return _serve(settings, "pulso worker", work)
 
 
 def run(path: str, once: bool) -> int:
     """Start Pulso on the configuration at `path`."""
-    settings = _load(path)
+    settings = _startable(path, "pulso")
     if settings is None:
-        sys.stderr.write("pulso: refusing to start with an invalid configuration\n")
         return EXIT_CONFIG
-    from monitor.runtime import build_runtime
     from monitor.service.daemon import run_forever, run_once
-    from monitor.service.singleton import AlreadyRunning, sole_scheduler
+    from monitor.service.singleton import sole_scheduler
 
-    rt = build_runtime(settings)
-    try:
+    def schedule(rt: Runtime) -> int:
         with sole_scheduler(rt.engine, settings.worker.stalled_after_seconds):
             if once:
                 return 1 if run_once(rt) else 0
             run_forever(rt)
-    except AlreadyRunning as exc:
-        sys.stderr.write(f"pulso run: {exc}\n")
-        return EXIT_CONFIG
-    finally:
-        rt.close()
-    return 0
+        return 0
+
+    return _serve(settings, "pulso run", schedule)
 
 
 if __name__ == "__main__":

@@ -47,10 +47,7 @@ def sole_scheduler(engine: Engine, workers_seen_within: float = 60.0) -> Iterato
 def ensure_no_scheduler(engine: Engine) -> None:
     """For a worker: refuse to start while a `pulso run` holds the database."""
     with engine.connect() as connection:
-        free = connection.execute(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": SCHEDULER_LOCK}
-        ).scalar()
-        if not free:
+        if not _try_scheduler_lock(connection):
             raise AlreadyRunning(
                 "a `pulso run` process uses this database; stop it before starting workers "
                 "(the two would both collect)"
@@ -62,10 +59,7 @@ def ensure_no_scheduler(engine: Engine) -> None:
 def _postgres_lock(engine: Engine, workers_seen_within: float) -> Iterator[None]:
     connection = engine.connect()
     try:
-        held = connection.execute(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": SCHEDULER_LOCK}
-        ).scalar()
-        if not held:
+        if not _try_scheduler_lock(connection):
             raise AlreadyRunning(
                 "another `pulso run` already uses this database; run one, or scale out "
                 "with `pulso worker`"
@@ -81,6 +75,15 @@ def _postgres_lock(engine: Engine, workers_seen_within: float) -> Iterator[None]
         # The pooled connection would keep the lock: end the session itself.
         connection.invalidate()
         connection.close()
+
+
+def _try_scheduler_lock(connection: Connection) -> bool:
+    """Take the scheduler lock for this session if it is free."""
+    return bool(
+        connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": SCHEDULER_LOCK}
+        ).scalar()
+    )
 
 
 def _workers_alive(connection: Connection, seconds: float) -> bool:
