@@ -8,11 +8,10 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from models.normalize import URL_TOKEN, USER_TOKEN
+from models.normalize import PLACEHOLDERS
 
 logger = logging.getLogger(__name__)
 
-_PLACEHOLDERS = re.compile(rf"{re.escape(USER_TOKEN)}|\b{URL_TOKEN}\b")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
@@ -43,7 +42,7 @@ class LanguageIdentifier:
         """One ISO 639-1 code (or None) per text, in order."""
         if len(self.languages) == 1:
             return [self.languages[0] if _LETTER.search(t) else None for t in texts]
-        cleaned = [_PLACEHOLDERS.sub(" ", t) for t in texts]
+        cleaned = [PLACEHOLDERS.sub(" ", t) for t in texts]
         found: list[str | None] = [None] * len(texts)
         todo = [i for i, text in enumerate(cleaned) if _LETTER.search(text)]
         if not todo:

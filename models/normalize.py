@@ -15,6 +15,8 @@ _RETWEET = re.compile(r"^(?:RT\s+@\w{1,50}:?\s+)+")
 
 URL_TOKEN = "http"
 USER_TOKEN = "@user"
+# The placeholders as words, for code that wants a post's words without them.
+PLACEHOLDERS = re.compile(rf"{re.escape(USER_TOKEN)}|\b{URL_TOKEN}\b")
 
 
 def normalize(text: str) -> str:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from models.normalize import normalize
+from models.normalize import PLACEHOLDERS, normalize
 from models.touchpoints import fold
 
 __all__ = [
@@ -224,7 +224,6 @@ _PHRASE_STARTS = frozenset(p[0] for p in _PHRASE_OF)
 
 _RT = re.compile(r"^(?:\s*rt\s*@user\s*:?)+", re.IGNORECASE)
 _IS_REPOST = re.compile(r"^\s*rt\s+@\w", re.IGNORECASE)
-_PLACEHOLDERS = re.compile(r"@user|\bhttp\b")
 _PIECE = re.compile(r"([^\W_]+(?:['_][^\W_]+)*)|([\U0001F300-\U0001FAFF\u2600-\u27BF])|[.!?;:()\"]")
 _HANDLE_WORD = re.compile(r"[^\W_]+(?:_[^\W_]+)*")
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
@@ -236,7 +235,7 @@ _NEGATION_REACH = 3  # words a negator reaches over: "no me ha llegado"
 
 def _pieces(text: str) -> list[str]:
     """Casefolded words and emoji of a post, with "." at each sentence break."""
-    clean = _PLACEHOLDERS.sub(" ", _RT.sub("", normalize(text))).replace("\u2019", "'")
+    clean = PLACEHOLDERS.sub(" ", _RT.sub("", normalize(text))).replace("\u2019", "'")
     return [m.group(1) or m.group(2) or "." for m in _PIECE.finditer(clean.casefold())]
 
 

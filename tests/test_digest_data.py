@@ -15,7 +15,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.sentiment import Sentiment
-from monitor.digest.data import Mover, WeekDigest, parse_week, week_digest
+from monitor.digest.data import week_digest
+from monitor.digest.figures import Mover, WeekDigest
+from monitor.digest.weeks import parse_week
 from monitor.kernel.records import Mention
 from monitor.storage.engine import make_engine, migrate, session_factory
 from monitor.storage.mentions import store_mentions

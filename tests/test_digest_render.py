@@ -13,7 +13,7 @@ from PIL import Image
 
 from models.themes import Theme, ThemeInput
 from monitor.digest.charts import daily_volume_png, net_sentiment_png
-from monitor.digest.data import (
+from monitor.digest.figures import (
     DayCounts,
     Headline,
     Incident,

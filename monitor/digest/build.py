@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from monitor.detection.lifecycle import themes_of
 from monitor.digest.data import week_digest
-from monitor.digest.render import STRINGS, RenderedDigest, render_digest
+from monitor.digest.render import RenderedDigest, render_digest
 from monitor.digest.segments import author_segments, positives_between
+from monitor.digest.strings import strings_for
+from monitor.digest.weeks import week_label
 from monitor.settings import BrandSettings
 from monitor.storage.mentions import negatives_between
 
@@ -20,9 +22,7 @@ SAMPLE = 3000  # the week's most engaging complaints (or praise) are enough to n
 
 def last_week(tz: str, now: datetime) -> str:
     """The last complete ISO week in time zone `tz`, as "2026-W47"."""
-    local = now.astimezone(ZoneInfo(tz)).date()
-    year, week, _ = (local.fromordinal(local.toordinal() - 7)).isocalendar()
-    return f"{year}-W{week:02d}"
+    return week_label(now.astimezone(ZoneInfo(tz)).date() - timedelta(days=7))
 
 
 def own_accounts(brand: BrandSettings) -> tuple[str, ...]:
@@ -36,15 +36,14 @@ def build_digest(
 ) -> RenderedDigest:
     """The rendered digest of `brand` for `week`: figures, charts, complaint and praise
     themes, and author segments with their movement since the week before."""
-    if locale not in STRINGS:
-        raise ValueError(f"locale {locale!r} is not one of {sorted(STRINGS)}")
+    labels = strings_for(locale)
     digest = week_digest(session, brand.id, week, tz, own_accounts(brand))
     complaints = negatives_between(session, brand.id, digest.start, digest.end, limit=SAMPLE)
     themes = list(themes_of(complaints, brand))
     praised = positives_between(session, brand.id, digest.start, digest.end, limit=SAMPLE)
     praise = list(themes_of(praised, brand))
     counts = author_segments(session, brand.id, digest.start, digest.end)
-    segments = {STRINGS[locale][name]: pair for name, pair in counts.items() if any(pair)}
+    segments = {labels[name]: pair for name, pair in counts.items() if any(pair)}
     return render_digest(
         digest,
         brand.name,

@@ -9,72 +9,39 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from monitor.digest.data import WeekDigest
+from monitor.digest.figures import WeekDigest
+from monitor.digest.strings import strings_for
 
 WIDTH_PX, HEIGHT_PX, DPI = 600, 240, 100
 NEGATIVE, NEUTRAL, POSITIVE = "#c0504d", "#a5a5a5", "#6b9e5a"
 LINE, GRID, INK = "#4a6fa5", "#e3e3e3", "#444444"
 
 
-@dataclass(frozen=True, slots=True)
-class _ChartText:
-    days: tuple[str, ...]
-    negative: str
-    neutral: str
-    positive: str
-    daily_title: str
-    net_title: str
-    week: str
-
-
-_TEXT = {
-    "en": _ChartText(
-        days=("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-        negative="Negative",
-        neutral="Neutral",
-        positive="Positive",
-        daily_title="Mentions per day",
-        net_title="Net sentiment, last 8 weeks",
-        week="W{n}",
-    ),
-    "es": _ChartText(
-        days=("lun", "mar", "mié", "jue", "vie", "sáb", "dom"),
-        negative="Negativas",
-        neutral="Neutras",
-        positive="Positivas",
-        daily_title="Menciones por día",
-        net_title="Sentimiento neto, últimas 8 semanas",
-        week="S{n}",
-    ),
-}
-
-
 def daily_volume_png(digest: WeekDigest, locale: str = "en") -> bytes:
     """Stacked bars of the week's mentions per local day: negative, neutral, positive."""
-    text = _strings(locale)
+    s = strings_for(locale)
     figure, axes = _canvas()
     x = list(range(len(digest.daily)))
     negative = [d.negative for d in digest.daily]
     neutral = [d.neutral for d in digest.daily]
     positive = [d.positive for d in digest.daily]
     on_neutral = [n + m for n, m in zip(negative, neutral, strict=True)]
-    axes.bar(x, negative, color=NEGATIVE, label=text.negative, width=0.65)
-    axes.bar(x, neutral, bottom=negative, color=NEUTRAL, label=text.neutral, width=0.65)
-    axes.bar(x, positive, bottom=on_neutral, color=POSITIVE, label=text.positive, width=0.65)
+    axes.bar(x, negative, color=NEGATIVE, label=s["negative"], width=0.65)
+    axes.bar(x, neutral, bottom=negative, color=NEUTRAL, label=s["neutral"], width=0.65)
+    axes.bar(x, positive, bottom=on_neutral, color=POSITIVE, label=s["positive"], width=0.65)
     top = max([n + p for n, p in zip(on_neutral, positive, strict=True)] + [0])
     # An empty week still gets a sensible axis rather than a degenerate 0..0 range.
     axes.set_ylim(0, max(top, 1) * 1.05)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
-    days = text.days
+    days = s["weekdays_short"].split()
     axes.set_xticks(x, [f"{days[d.day.weekday()]} {d.day.day}" for d in digest.daily])
-    axes.set_title(text.daily_title, loc="left", fontsize=9, color=INK)
+    axes.set_title(s["daily"], loc="left", fontsize=9, color=INK)
     # Above the plot, beside the title, so it never covers a tall bar.
     axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, fontsize=7, frameon=False)
     return _png(figure)
@@ -82,7 +49,7 @@ def daily_volume_png(digest: WeekDigest, locale: str = "en") -> bytes:
 
 def net_sentiment_png(digest: WeekDigest, locale: str = "en") -> bytes:
     """A line of net sentiment (-100..100) over the trend weeks, broken where a week is empty."""
-    text = _strings(locale)
+    s = strings_for(locale)
     figure, axes = _canvas()
     weeks = digest.net_sentiment_weeks
     x = list(range(len(weeks)))
@@ -92,18 +59,12 @@ def net_sentiment_png(digest: WeekDigest, locale: str = "en") -> bytes:
     axes.plot(x, y, color=LINE, linewidth=2, marker="o", markersize=4)
     axes.set_ylim(-105, 105)
     axes.set_yticks([-100, -50, 0, 50, 100])
-    labels = [text.week.format(n=w.week.rsplit("W", 1)[-1].lstrip("0")) for w in weeks]
+    labels = [s["week_short"].format(n=w.week.rsplit("W", 1)[-1].lstrip("0")) for w in weeks]
     axes.set_xticks(x, labels)
     if x:
         axes.set_xlim(-0.5, len(x) - 0.5)
-    axes.set_title(text.net_title, loc="left", fontsize=9, color=INK)
+    axes.set_title(s["trend"], loc="left", fontsize=9, color=INK)
     return _png(figure)
-
-
-def _strings(locale: str) -> _ChartText:
-    if locale not in _TEXT:
-        raise ValueError(f"locale {locale!r} is not one of {sorted(_TEXT)}")
-    return _TEXT[locale]
 
 
 def _canvas() -> tuple[Figure, Axes]:
