@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.kernel.secrets import environment, read_secret, require_secret
+from monitor.kernel.secrets import environment, from_environment, optional_secret, require_secret
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class MailSettings(BaseModel):
     @field_validator("username", mode="before")
     @classmethod
     def _username(cls, value: object, info: ValidationInfo) -> object:
-        return read_secret(USERNAME_VAR, environment(info.context)) or value or None
+        return from_environment(USERNAME_VAR, value, info) or None
 
     @field_validator("password", mode="before")
     @classmethod
@@ -95,9 +95,7 @@ class MailSettings(BaseModel):
         environ = environment(info.context)
         if info.data.get("username"):
             return require_secret(PASSWORD_VAR, value, environ)
-        if value is not None:
-            raise ValueError(f"secrets are not read from the config file: set {PASSWORD_VAR}")
-        if read_secret(PASSWORD_VAR, environ):
+        if optional_secret(PASSWORD_VAR, value, environ):
             raise ValueError(f"{PASSWORD_VAR} is set but {USERNAME_VAR} is not")
         return None
 

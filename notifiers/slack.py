@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from monitor.kernel.events import AlertEvent, Severity
-from monitor.kernel.secrets import environment, read_secret, require_secret
+from monitor.kernel.secrets import api_url_field, from_environment, secret_field
 from notifiers.base import Notifier, NotifierSettings, PermanentError, RetryableError
 from notifiers.slack_format import (
     fallback_text,
@@ -125,7 +125,7 @@ class SlackSettings(NotifierSettings):
     @field_validator("channel", mode="before")
     @classmethod
     def _channel(cls, value: object, info: ValidationInfo) -> str:
-        channel = read_secret(CHANNEL_VAR, environment(info.context)) or value
+        channel = from_environment(CHANNEL_VAR, value, info)
         if not channel:
             raise ValueError(f"missing: set notifiers.slack.channel or {CHANNEL_VAR}")
         return _valid_channel(channel)
@@ -142,20 +142,11 @@ class SlackSettings(NotifierSettings):
                 )
         return routes
 
-    @field_validator("token", mode="before")
-    @classmethod
-    def _token(cls, value: object, info: ValidationInfo) -> str:
-        return require_secret(TOKEN_VAR, value, environment(info.context))
-
-    @field_validator("api_url", mode="before")
-    @classmethod
-    def _api_url(cls, value: object, info: ValidationInfo) -> object:
-        url = (
-            read_secret(API_URL_VAR, environment(info.context)) or value or "https://slack.com/api/"
-        )
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
-        return url if url.endswith("/") else url + "/"
+    _token = secret_field("token", var=TOKEN_VAR)
+    # slack-sdk joins method names to the base URL, so it keeps its trailing slash.
+    _api_url = api_url_field(
+        "api_url", var=API_URL_VAR, default="https://slack.com/api/", trailing_slash=True
+    )
 
     def channel_for(self, brand: str, severity: str) -> str:
         """The channel for an incident: brand+severity > brand > severity > `channel`."""

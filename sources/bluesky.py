@@ -8,18 +8,19 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr
 
 from monitor.kernel.records import Batch, Mention, parse_utc, utcnow
-from monitor.kernel.secrets import environment, require_secret
+from monitor.kernel.secrets import secret_field, url_field
 from sources.base import Query, RateLimited, Source, SourceError, SourceSettings
-from sources.common import Sweep, TransientError, json_cursor, with_retries
+from sources.common import Sweep, TransientError, json_cursor, to_mentions, with_retries
 
 logger = logging.getLogger(__name__)
 
 HANDLE_VAR = "PULSO_BLUESKY_HANDLE"
 PASSWORD_VAR = "PULSO_BLUESKY_APP_PASSWORD"
 PACKAGE_HINT = "the bluesky source needs atproto: pip install atproto"
+SKIPPED = "bluesky: skipped a malformed post %s: %s"
 QUOTE_EMBEDS = frozenset({"app.bsky.embed.record#view", "app.bsky.embed.recordWithMedia#view"})
 T = TypeVar("T")
 
@@ -46,22 +47,9 @@ class BlueskySettings(SourceSettings):
     handle: str = Field(default="", validate_default=True)
     app_password: SecretStr = Field(default=None, validate_default=True)
 
-    @field_validator("service_url")
-    @classmethod
-    def _service_url(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL such as https://bsky.social")
-        return url.rstrip("/")
-
-    @field_validator("handle", mode="before")
-    @classmethod
-    def _handle(cls, value: object, info: ValidationInfo) -> str:
-        return require_secret(HANDLE_VAR, value or None, environment(info.context))
-
-    @field_validator("app_password", mode="before")
-    @classmethod
-    def _password(cls, value: object, info: ValidationInfo) -> str:
-        return require_secret(PASSWORD_VAR, value, environment(info.context))
+    _service_url = url_field("service_url", example="https://bsky.social")
+    _handle = secret_field("handle", var=HANDLE_VAR, blank_is_unset=True)
+    _password = secret_field("app_password", var=PASSWORD_VAR)
 
 
 def search_terms(query: Query) -> list[str]:
@@ -211,9 +199,8 @@ class BlueskySource(Source):
             if not going_on:
                 self._finished.add(term)
             known = {m.external_id for m in mentions}
-            mentions.extend(
-                m for m in self._map(posts, query.languages) if m.external_id not in known
-            )
+            found = to_mentions(posts, post_to_mention, logger, SKIPPED, "uri", query.languages)
+            mentions.extend(m for m in found if m.external_id not in known)
         more = any(s.in_progress for s in states.values())
         self._pages_in_run += 1
         if not more or self._pages_in_run >= self.bluesky.max_pages:
@@ -271,19 +258,6 @@ class BlueskySource(Source):
         fresh = [p for p in posts if since is None or sort_time(p) > since]
         token = content.get("cursor")
         return fresh, (str(token) if token and posts else None)
-
-    def _map(self, posts: list[dict[str, Any]], languages: tuple[str, ...]) -> list[Mention]:
-        mentions: list[Mention] = []
-        for post in posts:
-            try:
-                mention = post_to_mention(post)
-            except (KeyError, ValueError, TypeError) as exc:
-                logger.warning("bluesky: skipped a malformed post %s: %s", post.get("uri"), exc)
-                continue
-            if languages and mention.lang and mention.lang not in languages:
-                continue
-            mentions.append(mention)
-        return mentions
 
 
 def _load(cursor: str | None) -> dict[str, Sweep]:

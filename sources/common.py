@@ -13,13 +13,13 @@ import email.utils
 import json
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from monitor.kernel.records import utcnow
+from monitor.kernel.records import Mention, utcnow
 from sources.base import RateLimited, SourceError
 
 if TYPE_CHECKING:
@@ -217,6 +217,33 @@ def http_get(
         )
     raise_for_status(response.status_code, what)
     return response
+
+
+def to_mentions(
+    items: Iterable[Mapping[str, Any]],
+    to_mention: Callable[[Mapping[str, Any]], Mention],
+    log: logging.Logger,
+    skipped: str,
+    id_key: str,
+    languages: tuple[str, ...] = (),
+) -> list[Mention]:
+    """The items mapped to mentions, keeping those in `languages` (all when it is empty).
+
+    A mention the platform gives no language is kept (scoring detects its language).
+    An item that does not map is skipped, logged on the source's own logger as `skipped`
+    (a format with the item's `id_key` and the error), so one bad post loses only itself.
+    """
+    mentions: list[Mention] = []
+    for item in items:
+        try:
+            mention = to_mention(item)
+        except (KeyError, ValueError, TypeError) as exc:
+            log.warning(skipped, item.get(id_key), exc)
+            continue
+        if languages and mention.lang and mention.lang not in languages:
+            continue
+        mentions.append(mention)
+    return mentions
 
 
 def json_cursor(cursor: str | None, source: str) -> dict[str, Any]:

@@ -11,17 +11,18 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from monitor.kernel.records import Batch, Mention, parse_utc, utcnow
-from monitor.kernel.secrets import environment, read_secret
+from monitor.kernel.secrets import secret_field
 from sources.base import Query, RateLimited, Source, SourceError, SourceSettings
-from sources.common import TransientError, html_to_text, json_cursor, with_retries
+from sources.common import TransientError, html_to_text, json_cursor, to_mentions, with_retries
 
 logger = logging.getLogger(__name__)
 
 TOKEN_VAR = "PULSO_MASTODON_ACCESS_TOKEN"
 PACKAGE_HINT = "the mastodon source needs Mastodon.py: pip install 'Mastodon.py>=2'"
+SKIPPED = "mastodon: skipped a malformed status %s: %s"
 _TAG_CHARS = re.compile(r"[^\w]+", re.UNICODE)
 T = TypeVar("T")
 
@@ -71,13 +72,8 @@ class MastodonSettings(SourceSettings):
     def _hashtags(cls, hashtags: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(tag for tag in (hashtag_of(t) for t in hashtags) if tag)
 
-    @field_validator("token", mode="before")
-    @classmethod
-    def _token(cls, value: object, info: ValidationInfo) -> str | None:
-        # Public hashtag timelines need no token, so a missing one is fine here.
-        if value is not None:
-            raise ValueError(f"secrets are not read from the config file: set {TOKEN_VAR}")
-        return read_secret(TOKEN_VAR, environment(info.context))
+    # Public hashtag timelines need no token, so a missing one is fine here.
+    _token = secret_field("token", var=TOKEN_VAR, required=False)
 
 
 def hashtag_of(term: str) -> str:
@@ -226,7 +222,9 @@ class MastodonSource(Source):
                     continue
                 # An empty page still pins where the next fetch starts: no gap after it.
                 seen[tag] = max((str(s["id"]) for s in page), key=_id_key, default=start)
-                mentions.extend(self._map(page, query))
+                mentions.extend(
+                    to_mentions(page, status_to_mention, logger, SKIPPED, "id", query.languages)
+                )
                 more = more or len(page) >= self.mastodon.page_size
         if failures and len(failures) == _streams(self.mastodon, query):
             self._pages_in_run = 0
@@ -273,19 +271,6 @@ class MastodonSource(Source):
         if not all(isinstance(s, Mapping) and "id" in s for s in page):
             raise SourceError(f"{what}: the answer is not a list of statuses")
         return page
-
-    def _map(self, page: list[Any], query: Query) -> list[Mention]:
-        mentions: list[Mention] = []
-        for status in page:
-            try:
-                mention = status_to_mention(status)
-            except (KeyError, ValueError, TypeError) as exc:
-                logger.warning("mastodon: skipped a malformed status %s: %s", status.get("id"), exc)
-                continue
-            if query.languages and mention.lang and mention.lang not in query.languages:
-                continue
-            mentions.append(mention)
-        return mentions
 
 
 SEARCH = "search:"

@@ -2,7 +2,8 @@
 
 Reddit lists newest first and pages back with `after`. Each stream (posts, comments) keeps
 its own sweep: the high-water mark is a creation second plus the ids seen at that second,
-so posts created in the same second as the mark are neither lost nor collected twice.
+so posts created in the same second as the mark are neither lost nor collected twice
+(that state is `sources.reddit_sweep`).
 """
 
 from __future__ import annotations
@@ -12,17 +13,18 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from monitor.kernel.records import Batch, Mention
-from monitor.kernel.secrets import environment, require_secret
+from monitor.kernel.secrets import secret_field, url_field
 from sources.base import Query, RateLimited, Requirements, Source, SourceError, SourceSettings
 from sources.common import TransientError, raise_for_status, with_retries
+from sources.reddit_sweep import Mark, StreamState
 
 logger = logging.getLogger(__name__)
 
@@ -73,22 +75,9 @@ class RedditSettings(SourceSettings):
             raise ValueError("`all` already covers every subreddit: list it alone")
         return cleaned
 
-    @field_validator("oauth_url", "reddit_url")
-    @classmethod
-    def _url(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL")
-        return url.rstrip("/")
-
-    @field_validator("client_id", mode="before")
-    @classmethod
-    def _client_id(cls, value: object, info: ValidationInfo) -> str:
-        return require_secret(CLIENT_ID_VAR, value, environment(info.context))
-
-    @field_validator("client_secret", mode="before")
-    @classmethod
-    def _client_secret(cls, value: object, info: ValidationInfo) -> str:
-        return require_secret(CLIENT_SECRET_VAR, value, environment(info.context))
+    _url = url_field("oauth_url", "reddit_url")
+    _client_id = secret_field("client_id", var=CLIENT_ID_VAR)
+    _client_secret = secret_field("client_secret", var=CLIENT_SECRET_VAR)
 
 
 def _term(word: str) -> str:
@@ -142,70 +131,6 @@ def to_mention(thing: Mapping[str, Any]) -> Mention:
         is_repost=bool(data.get("crosspost_parent")),
         **common,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """A creation second and the ids already collected at that second."""
-
-    second: int
-    ids: frozenset[str]
-
-    def covers(self, second: int, fullname: str) -> bool:
-        """Whether an item created at `second` was collected by the sweep that set this mark."""
-        return second < self.second or (second == self.second and fullname in self.ids)
-
-    def merge(self, items: Iterable[tuple[int, str]]) -> Mark:
-        """This mark moved up to the newest of `items` (ids at the same second accumulate)."""
-        mark = self
-        for second, fullname in items:
-            if second > mark.second:
-                mark = Mark(second, frozenset({fullname}))
-            elif second == mark.second:
-                mark = Mark(second, mark.ids | {fullname})
-        return mark
-
-    def dump(self) -> list[Any]:
-        """JSON form."""
-        return [self.second, sorted(self.ids)]
-
-    @classmethod
-    def load(cls, value: Any) -> Mark | None:
-        """Read the JSON form (None: nothing collected yet)."""
-        if not value:
-            return None
-        return cls(int(value[0]), frozenset(str(i) for i in value[1]))
-
-
-@dataclass(frozen=True, slots=True)
-class StreamState:
-    """One stream's sweep: `since` is final, `top` grows during the sweep, `token` pages back."""
-
-    since: Mark | None = None
-    top: Mark | None = None
-    token: str | None = None
-    pages: int = 0
-
-    def dump(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "since": self.since.dump() if self.since else None,
-            "top": self.top.dump() if self.top else None,
-            "token": self.token,
-            "pages": self.pages,
-        }
-
-    @classmethod
-    def load(cls, value: Any) -> StreamState:
-        """Read the JSON form."""
-        if not isinstance(value, dict):
-            return cls()
-        return cls(
-            Mark.load(value.get("since")),
-            Mark.load(value.get("top")),
-            value.get("token"),
-            int(value.get("pages") or 0),
-        )
 
 
 def load_cursor(cursor: str | None) -> dict[str, Any]:

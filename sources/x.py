@@ -11,14 +11,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr
 
 from monitor.kernel.records import Batch, Mention, parse_utc, utcnow
-from monitor.kernel.secrets import environment, read_secret, require_secret
+from monitor.kernel.secrets import api_url_field, secret_field
 from sources.base import Query, RateLimited, Requirements, Source, SourceError, SourceSettings
-from sources.common import Sweep, TransientError, with_retries
+from sources.common import Sweep, TransientError, to_mentions, with_retries
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ TWEET_FIELDS = (
 )
 USER_FIELDS = "username,name,public_metrics"
 _PLAIN_TERM = re.compile(r"^[#@$]?\w+$")
+SKIPPED = "x: skipped a malformed post %s: %r"
 
 
 class XSettings(SourceSettings):
@@ -60,18 +62,8 @@ class XSettings(SourceSettings):
     backfill_hours: int = Field(default=24, ge=1, le=167)
     max_query_length: int = Field(default=512, ge=64, le=4096)
 
-    @field_validator("bearer_token", mode="before")
-    @classmethod
-    def _token(cls, value: object, info: ValidationInfo) -> str:
-        return require_secret(TOKEN_VAR, value, environment(info.context))
-
-    @field_validator("api_url", mode="before")
-    @classmethod
-    def _api_url(cls, value: object, info: ValidationInfo) -> object:
-        url = read_secret(API_URL_VAR, environment(info.context)) or value or DEFAULT_API_URL
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ValueError(f"must be an http(s) URL such as {DEFAULT_API_URL}")
-        return url.rstrip("/")
+    _token = secret_field("bearer_token", var=TOKEN_VAR)
+    _api_url = api_url_field("api_url", var=API_URL_VAR, default=DEFAULT_API_URL)
 
 
 def _term(word: str) -> str:
@@ -314,7 +306,9 @@ class XSource(Source):
             return Batch(mentions=[], cursor=state.dump(), more=False)
         params, start = self._params(state, now, allowance)
         page = parse_page(with_retries(lambda: self._search(text, params), "x search"))
-        mentions = self._mentions(page)
+        mentions = to_mentions(
+            page.tweets, partial(tweet_to_mention, users=page.users), logger, SKIPPED, "id"
+        )
         sweep, more = state.sweep.after_page(page.newest_id, page.next_token)
         state = replace(
             state,
@@ -373,15 +367,6 @@ class XSource(Source):
                 "next month (raise sources.x.monthly_read_budget to read more)",
                 self.x.monthly_read_budget,
             )
-
-    def _mentions(self, page: Page) -> list[Mention]:
-        mentions = []
-        for tweet in page.tweets:
-            try:
-                mentions.append(tweet_to_mention(tweet, page.users))
-            except (KeyError, TypeError, ValueError) as exc:
-                logger.warning("x: skipped a malformed post %s: %r", tweet.get("id"), exc)
-        return mentions
 
     def _search(self, text: str, params: dict[str, Any]) -> object:
         import requests

@@ -1,6 +1,8 @@
 """Configuration: one YAML file, validated once into frozen settings.
 
-Errors name the file and the key path (`pulso.yaml: brands[0].keywords: ...`).
+Errors name the file and the key path (`pulso.yaml: brands[0].keywords: ...`). The
+sections that stand on their own are in `monitor.settings.sections`; this module composes
+them with the brands and the plug-ins' own settings, and reads the file.
 """
 
 from __future__ import annotations
@@ -11,26 +13,59 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    create_model,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, Field, ValidationError, create_model, model_validator
 
-from notifiers import NOTIFIERS, MailSettings, NotifierSettings
+from monitor.kernel.secrets import MissingSecret, read_secret, secret_is_set
+from monitor.settings.sections import (
+    AUTHOR_KEY_MIN_CHARS,
+    RULES,
+    DetectorSettings,
+    DigestSettings,
+    Frozen,
+    NegativeRuleSettings,
+    PrivacySettings,
+    RetentionSettings,
+    RuleName,
+    RuleSettings,
+    SentimentSettings,
+    ServiceSettings,
+    Silence,
+    VolumeRuleSettings,
+    WorkerSettings,
+)
+from notifiers import NOTIFIERS, NotifierSettings
 from sources import SOURCES, SourceSettings
+
+__all__ = [
+    "AUTHOR_KEY_MIN_CHARS",
+    "RULES",
+    "BrandSettings",
+    "ConfigError",
+    "DetectorSettings",
+    "DigestSettings",
+    "Frozen",
+    "NegativeRuleSettings",
+    "PrivacySettings",
+    "RetentionSettings",
+    "RuleName",
+    "RuleSettings",
+    "SentimentSettings",
+    "ServiceSettings",
+    "Settings",
+    "Silence",
+    "VolumeRuleSettings",
+    "WorkerSettings",
+    "explain",
+    "explicit",
+    "load_settings",
+    "where",
+]
 
 DATABASE_URL_VAR = "PULSO_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///./data/pulso.db"
-AUTHOR_KEY_MIN_CHARS = 16
 
 
 class ConfigError(Exception):
@@ -39,126 +74,6 @@ class ConfigError(Exception):
     def __init__(self, errors: list[str]) -> None:
         super().__init__("\n".join(errors))
         self.errors = errors
-
-
-class Frozen(BaseModel):
-    """Base for settings: immutable, unknown keys refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SentimentSettings(Frozen):
-    """Which engine scores mentions (see README: Sentiment engines)."""
-
-    engine: Literal["auto", "embedded", "vader", "transformer"] = "auto"
-    model: str | None = Field(default=None, description="transformer: local folder or hub id")
-    threads: int | None = Field(default=None, ge=1, le=256)
-    batch_size: int = Field(default=32, ge=1, le=1024)
-    allow_download: bool = False
-    negative_below: float = Field(default=-0.05, ge=-1, le=0, description="vader only")
-    positive_above: float = Field(default=0.05, ge=0, le=1, description="vader only")
-
-
-class RuleSettings(Frozen):
-    """Thresholds of one spike rule; every condition must hold for it to fire."""
-
-    enabled: bool = True
-    min_count: int = Field(ge=1, description="counted mentions in the window, at least")
-    min_excess: int = Field(ge=0, description="mentions above the usual, at least")
-    z_warning: float = Field(gt=0, description="robust z over the baseline for a warning")
-    z_critical: float = Field(gt=0, description="... and for a critical alert")
-    cold_start_min_count: int = Field(ge=1, description="under cold_start_days of history")
-
-    @model_validator(mode="after")
-    def _levels(self) -> RuleSettings:
-        if self.z_critical < self.z_warning:
-            raise ValueError("z_critical must be at least z_warning")
-        return self
-
-
-class NegativeRuleSettings(RuleSettings):
-    """`negative_spike`: a burst of negative mentions with an unusually negative share."""
-
-    min_count: int = Field(default=5, ge=1)
-    min_excess: int = Field(default=4, ge=0)
-    z_warning: float = Field(default=4.0, gt=0)
-    z_critical: float = Field(default=8.0, gt=0)
-    cold_start_min_count: int = Field(default=25, ge=1)
-    share_z: float = Field(
-        default=3.0, ge=0, description="binomial z of the share against its usual level"
-    )
-    share_margin: float = Field(default=0.05, ge=0, le=1, description="share points above usual")
-
-
-class VolumeRuleSettings(RuleSettings):
-    """`volume_spike`: far more mentions than usual, whatever their sentiment."""
-
-    min_count: int = Field(default=30, ge=1)
-    min_excess: int = Field(default=20, ge=0)
-    z_warning: float = Field(default=6.0, gt=0)
-    z_critical: float = Field(default=12.0, gt=0)
-    cold_start_min_count: int = Field(default=100, ge=1)
-
-
-class DetectorSettings(Frozen):
-    """How counts are bucketed and judged (a brand may override any key)."""
-
-    bucket_minutes: int = Field(default=5, ge=1, le=60)
-    windows_minutes: tuple[Annotated[int, Field(ge=1, le=1440)], ...] = Field(
-        default=(15, 60, 120),
-        min_length=1,
-        description="windows judged at each tick; the longer ones hear low-volume brands",
-    )
-    baseline_days: int = Field(default=7, ge=1, le=28)
-    weekly_after_days: int | None = Field(
-        default=28, ge=14, le=365, description="history that switches to hour-of-week"
-    )
-    cold_start_days: float = Field(default=2.0, ge=0, le=28)
-    pending_minutes: int = Field(
-        default=0, ge=0, le=240, description="must keep firing this long before it opens"
-    )
-    resolve_after_minutes: int = Field(default=30, ge=0)
-    z_resolve: float = Field(default=3.0, ge=0, description="below this z, the incident calms")
-    source_down_minutes: int = Field(
-        default=30, ge=1, description="a source failing this long opens a source_down alert"
-    )
-    source_silence_hours: int = Field(
-        default=2, ge=0, le=24, description="no mentions this long, when usually many: alert"
-    )
-    negative_spike: NegativeRuleSettings = NegativeRuleSettings()
-    volume_spike: VolumeRuleSettings = VolumeRuleSettings()
-
-    @model_validator(mode="after")
-    def _consistent(self) -> DetectorSettings:
-        for value in self.windows_minutes:
-            if value % self.bucket_minutes:
-                raise ValueError(f"windows_minutes: {value} is not a multiple of bucket_minutes")
-        return self
-
-    def rule(self, name: str) -> RuleSettings:
-        """The settings of rule `name`."""
-        found = getattr(self, name, None)
-        if not isinstance(found, RuleSettings):
-            raise KeyError(name)
-        return found
-
-
-RuleName = Literal["negative_spike", "volume_spike"]
-RULES: tuple[RuleName, ...] = ("negative_spike", "volume_spike")
-
-
-class Silence(Frozen):
-    """A planned quiet period: no new incident opens for these rules until `until`."""
-
-    until: AwareDatetime
-    start: AwareDatetime | None = None
-    rules: tuple[RuleName, ...] = RULES
-    reason: str = ""
-
-    def covers(self, rule: str, at: datetime) -> bool:
-        """Whether `rule` is silenced at `at`."""
-        started = self.start is None or self.start <= at
-        return rule in self.rules and started and at < self.until
 
 
 class SourcesBase(Frozen):
@@ -230,99 +145,6 @@ class BrandSettings(Frozen):
         if not self.sources.enabled():
             raise ValueError("enable at least one source under `sources`")
         return self
-
-
-class DigestSettings(Frozen):
-    """The weekly digest email (see README: The weekly digest).
-
-    ```yaml
-    digest:
-      day: mon              # sent after this local day and time, once per brand and week
-      time: "08:00"
-      timezone: Europe/Madrid
-      locale: es            # en or es
-      recipients: [marketing@example.com]
-      smtp: {host: smtp.example.com, port: 587, security: starttls, sender: pulso@example.com}
-    ```
-    """
-
-    enabled: bool = True
-    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
-    time: str = Field(default="08:00", description="local time, HH:MM")
-    timezone: str = "UTC"
-    locale: Literal["en", "es"] = "en"
-    recipients: tuple[Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")], ...] = Field(
-        min_length=1
-    )
-    brands: tuple[str, ...] = Field(default=(), description="default: every brand")
-    smtp: MailSettings
-
-    @field_validator("time")
-    @classmethod
-    def _clock_time(cls, value: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            raise ValueError(f"{value!r} is not a time such as 08:00")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Madrid)") from None
-        return value
-
-
-class RetentionSettings(Frozen):
-    """How long each table keeps its rows (days); applied once a day."""
-
-    mentions_days: int = Field(default=400, ge=1)
-    alerts_days: int = Field(default=730, ge=1, description="resolved incidents")
-    outbox_days: int = Field(default=90, ge=1, description="delivered alert messages")
-    digests_days: int = Field(default=400, ge=1, description="sent digests")
-
-
-class PrivacySettings(Frozen):
-    """Author pseudonymisation: store a keyed hash instead of the handle."""
-
-    pseudonymise_authors: bool = False
-    key_env: str = Field(
-        default="PULSO_AUTHOR_KEY", description="environment variable holding the hash key"
-    )
-
-
-class ServiceSettings(Frozen):
-    """The long-running process: its HTTP endpoint (/healthz, /metrics) and shutdown."""
-
-    http_enabled: bool = True
-    host: str = "0.0.0.0"
-    port: int = Field(default=8321, ge=0, le=65535)
-    shutdown_grace_seconds: float = Field(default=30.0, gt=0)
-
-
-class WorkerSettings(Frozen):
-    """Scaled mode (`pulso worker` on PostgreSQL with procrastinate)."""
-
-    tick_seconds: int = Field(
-        default=15, ge=1, le=60, description="how often the cluster looks for due work"
-    )
-    score_batch: int = Field(default=64, ge=1, le=5000)
-    concurrency: int = Field(default=1, ge=1, le=64, description="jobs at once per worker")
-    heartbeat_seconds: float = Field(default=10.0, gt=0)
-    stalled_after_seconds: float = Field(
-        default=30.0, gt=0, description="a worker silent this long is dead; its jobs rerun"
-    )
-    keep_finished_jobs_hours: int = Field(default=24, ge=1)
-
-    @field_validator("tick_seconds")
-    @classmethod
-    def _divides_a_minute(cls, value: int) -> int:
-        if 60 % value:
-            raise ValueError("must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)")
-        return value
 
 
 class Settings(Frozen):
@@ -476,8 +298,6 @@ def _touchpoints_file(raw: dict[str, Any], config: Path) -> dict[str, Any]:
 
 def _check_author_key(name: str, privacy: PrivacySettings, environ: Mapping[str, str]) -> None:
     # The pseudonym key is a secret: only ever from the environment, never from the YAML.
-    from monitor.kernel.secrets import MissingSecret, read_secret
-
     if not privacy.pseudonymise_authors:
         return
     var = privacy.key_env
@@ -498,7 +318,7 @@ def _check_author_key(name: str, privacy: PrivacySettings, environ: Mapping[str,
 
 def _slack_from_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     # A token and a channel in the environment are enough to turn Slack on.
-    has_token = environ.get("PULSO_SLACK_BOT_TOKEN") or environ.get("PULSO_SLACK_BOT_TOKEN_FILE")
+    has_token = secret_is_set("PULSO_SLACK_BOT_TOKEN", environ)
     if not (has_token and environ.get("PULSO_SLACK_CHANNEL")):
         return raw
     notifiers = raw.get("notifiers")
