@@ -31,11 +31,21 @@ class RetryableError(NotifierError):
 
 
 class PermanentError(NotifierError):
-    """Retrying soon will not help (bad token, unknown channel): a person must act."""
+    """Retrying soon will not help (bad token, unknown channel): a person must act.
 
-    def __init__(self, message: str, code: str) -> None:
+    `code` names the refusal as the other side did: Slack's error string, an SMTP reply
+    code (e-mail sets it itself, and may have none).
+    """
+
+    def __init__(self, message: str, code: str | int | None = None) -> None:
         super().__init__(message)
-        self.code = code
+        self._code = code
+
+    # Read-only, so that e-mail's refusal may narrow it to its SMTP reply code (int | None).
+    @property
+    def code(self) -> str | int | None:
+        """The other side's name or number for the refusal, if it gave one."""
+        return self._code
 
 
 class NotifierSettings(BaseModel):

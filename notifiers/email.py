@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from monitor.kernel.secrets import environment, from_environment, optional_secret, require_secret
+from notifiers.base import NotifierError, PermanentError, RetryableError
 
 logger = logging.getLogger(__name__)
 
@@ -35,19 +36,26 @@ DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 Security = Literal["starttls", "ssl", "none"]
 
 
-class MailError(Exception):
+class MailError(NotifierError):
     """Sending an e-mail failed; `code` is the SMTP reply code when there was one."""
 
     def __init__(self, message: str, code: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message)  # cooperative: RetryableError/PermanentError set theirs
+        self._reply_code = code
+
+    @property
+    def code(self) -> int | None:
+        """The SMTP reply code (read-only, as `PermanentError.code` is)."""
+        return self._reply_code
 
 
-class MailRetryable(MailError):
+# Also the notifiers' retryable / permanent errors, so that the digest outbox sorts its
+# failures the way the alert outbox does (monitor.delivery.retry).
+class MailRetryable(MailError, RetryableError):
     """The server was unreachable or answered 4xx: the same message may go through later."""
 
 
-class MailPermanent(MailError):
+class MailPermanent(MailError, PermanentError):
     """The server refused with 5xx (credentials, sender, recipients): a setting must change."""
 
 

@@ -17,9 +17,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.delivery.outbox import DeliveryReport, Outbox, enqueue
+from monitor.delivery.outbox import DeliveryReport, Outbox
 from monitor.kernel.events import AlertEvent, Example, ThemeSummary
 from monitor.storage.engine import make_engine, migrate, session_factory
+from monitor.storage.outbox import enqueue
 from monitor.storage.schema import AlertRow, OutboxRow
 from notifiers.slack import SlackNotifier, SlackSettings
 from tests.fakes.slack_api import FakeSlack

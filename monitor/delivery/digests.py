@@ -4,7 +4,8 @@ A (brand, week, key) row is written before anything is sent, so a restart neithe
 repeats a digest nor forgets one. Unreachable servers back off exponentially; refusals
 (bad credentials, unknown recipient) are logged once and retried slowly, so fixing the
 setting delivers the backlog. A crash between the send and its commit can repeat one
-mail: SMTP offers no way to ask whether it went out.
+mail: SMTP offers no way to ask whether it went out. The retry policy and the sorting of
+failures are the alert outbox's too (`monitor.delivery.retry`).
 """
 
 from __future__ import annotations
@@ -12,23 +13,20 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.delivery.retry import DIGEST_RETRIES, Failure, PassReport, attempt
 from monitor.storage.schema import DigestRow
-from notifiers import MailPermanent, MailRetryable
 
 logger = logging.getLogger(__name__)
 
 PENDING, SENT = "pending", "sent"
-BASE_DELAY = 60.0
-MAX_DELAY = 3600.0
-PERMANENT_DELAY = 6 * 3600.0
 _WEEK = re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")
 
 
@@ -75,19 +73,11 @@ def _find(session: Session, brand: str, week: str, key: str) -> DigestRow | None
     )
 
 
-def backoff(attempts: int) -> float:
-    """Seconds before the next try after `attempts` failures: 1 min doubling, capped at 1 h."""
-    return min(MAX_DELAY, BASE_DELAY * 2.0 ** max(0, attempts - 1))
-
-
 @dataclass
-class DigestReport:
-    """What one pass over the digest outbox did."""
+class DigestReport(PassReport):
+    """What one pass over the digest outbox did; `refused`: digests the server refused."""
 
-    sent: int = 0
-    retrying: int = 0
     refused: int = 0
-    errors: dict[str, str] = field(default_factory=dict)
 
 
 def deliver_digests(
@@ -121,37 +111,31 @@ def _deliver(
 ) -> None:
     name = f"{row.brand} {row.week} ({row.digest_key})"
     row.attempts += 1
-    try:
-        send(build(row))
-    except MailRetryable as exc:
-        delay = backoff(row.attempts)
-        _fail(row, str(exc), now, delay)
-        logger.warning("digest %s delayed %.0fs: %s", name, delay, exc)
-        report.retrying += 1
-    except MailPermanent as exc:
-        if row.last_error != str(exc)[:1000]:  # once per row and error, even across restarts
-            logger.error(
-                "digest %s refused; it stays queued and is retried every %.0f min: %s",
-                name,
-                PERMANENT_DELAY / 60,
-                exc,
-            )
-        _fail(row, str(exc), now, PERMANENT_DELAY)
-        report.refused += 1
-    except SQLAlchemyError:
-        raise  # the database, not the mail: the job boundary logs it
-    except Exception as exc:  # a rendering bug must not hold back the other digests
-        _fail(row, f"{type(exc).__name__}: {exc}", now, backoff(row.attempts))
-        logger.exception("digest %s: unexpected error", name)
-        report.retrying += 1
-    else:
+    failure = attempt(row, lambda: send(build(row)), DIGEST_RETRIES, lambda: now)
+    if failure is None:
         row.status, row.sent_at, row.last_error = SENT, now, None
         logger.info("digest %s sent to %d recipients", name, len(row.recipients))
         report.sent += 1
         return
+    _log_failure(name, failure)
+    if failure.kind == "permanent":
+        report.refused += 1
+    else:
+        report.retrying += 1
     report.errors[name] = row.last_error or ""
 
 
-def _fail(row: DigestRow, error: str, now: datetime, delay: float) -> None:
-    row.last_error = error[:1000]
-    row.next_attempt_at = now + timedelta(seconds=delay)
+def _log_failure(name: str, failure: Failure) -> None:
+    exc = failure.error
+    if failure.kind == "retryable":
+        logger.warning("digest %s delayed %.0fs: %s", name, failure.delay, exc)
+    elif failure.kind == "permanent":
+        if not failure.repeated:  # once per row and error, even across restarts
+            logger.error(
+                "digest %s refused; it stays queued and is retried every %.0f min: %s",
+                name,
+                DIGEST_RETRIES.permanent / 60,
+                exc,
+            )
+    else:  # a rendering bug must not hold back the other digests; its traceback is logged
+        logger.error("digest %s: unexpected error", name, exc_info=exc)

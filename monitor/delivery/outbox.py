@@ -3,6 +3,7 @@
 An outage never loses an alert: the row stays pending until the notifier takes it.
 Permanent refusals (a revoked token, an unknown channel) are logged once per notifier
 and retried slowly, so that fixing the setting delivers the backlog without a restart loop.
+The retry policy and the sorting of failures are the digests' too (`monitor.delivery.retry`).
 
 Nothing goes out twice: a row is committed as `sending` before the notifier is called, so
 a crash or a timeout after the request left is noticed, and the next try first asks the
@@ -14,69 +15,34 @@ incident's first message) is then retried on its own, never by sending again.
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from monitor import telemetry
+from monitor.delivery.retry import ALERT_RETRIES, Failure, PassReport, attempt, record_failure
 from monitor.kernel.events import AlertEvent
 from monitor.kernel.records import utcnow
+from monitor.storage.outbox import PENDING, POSTED, SENDING, SENT, UNFINISHED
 from monitor.storage.schema import OutboxRow
 from notifiers.base import Notifier, NotifierError, PermanentError, RetryableError
 
 logger = logging.getLogger(__name__)
 
-# pending: not tried, or known not delivered; sending: a try may have delivered it;
-# posted: delivered, the follow-up is still to do; sent: done.
-PENDING, SENDING, POSTED, SENT = "pending", "sending", "posted", "sent"
-UNFINISHED = (PENDING, SENDING, POSTED)
-BASE_DELAY = 15.0
-MAX_DELAY = 900.0
-PERMANENT_DELAY = 1800.0
+PERMANENT_DELAY = ALERT_RETRIES.permanent  # how long a refused alert waits for its next try
 # When a row left `sending` by a crashed process is tried again: longer than any
 # notifier's timeout, so a try still waiting for its answer is never doubled.
 IN_FLIGHT_LEASE = 150.0
 
 
-def enqueue(session: Session, event: AlertEvent, notifiers: list[str], now: datetime) -> None:
-    """Queue `event` for each notifier, in the caller's transaction (intent before delivery)."""
-    for name in notifiers:
-        key = f"alert:{event.alert_id}:{event.sequence}:{name}"
-        session.add(
-            OutboxRow(
-                idempotency_key=key,
-                notifier=name,
-                alert_id=event.alert_id,
-                event=event.kind,
-                payload=event.to_dict(),
-                status=PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
-
-
-def backoff(attempts: int, rng: random.Random | None = None) -> float:
-    """Seconds before the next try: exponential from 15 s, capped at 15 min, ±20% jitter."""
-    delay = min(MAX_DELAY, BASE_DELAY * 2.0 ** max(0, attempts - 1))
-    jitter: float = (rng or random).random()
-    return delay * (0.8 + 0.4 * jitter)
-
-
 @dataclass
-class DeliveryReport:
-    """What one pass over the outbox did."""
+class DeliveryReport(PassReport):
+    """What one pass over the outbox did; `blocked`: rows held behind an earlier event."""
 
-    sent: int = 0
-    retrying: int = 0
     blocked: int = 0
-    errors: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -164,45 +130,31 @@ class Outbox:
         notifier = self.notifiers.get(row.notifier)
         row.attempts += 1
         if notifier is None:
-            self._fail(row, f"notifier {row.notifier!r} is not configured", PERMANENT_DELAY)
+            error = f"notifier {row.notifier!r} is not configured"
+            record_failure(row, error, self.clock(), PERMANENT_DELAY)
             report.retrying += 1
             return False
         root = self._root(session, row) if row.event != "opened" else None
         thread_ref = root.delivery_ref if root else None
         event = AlertEvent.from_dict(row.payload)
-        try:
+
+        # One try, run by `attempt`, which records and sorts its failure.
+        def hand_over() -> None:
             if row.status != POSTED:
                 row.delivery_ref = self._send_once(session, notifier, row, event, thread_ref)
                 row.status = POSTED
                 session.commit()  # the message is out: from here on it is never sent again
             notifier.follow_up(event, thread_ref)
-        except RetryableError as exc:
-            delay = max(exc.retry_after or 0.0, backoff(row.attempts))
-            self._fail(row, str(exc), delay)
-            logger.warning(
-                "%s: delivery of %s delayed %.0fs: %s",
-                row.notifier,
-                row.idempotency_key,
-                delay,
-                exc,
-            )
-        except PermanentError as exc:
-            self._fail(row, str(exc), PERMANENT_DELAY)
-            self._report_permanent(row.notifier, exc)
-        except SQLAlchemyError:
-            raise  # the database, not the notifier: the job boundary logs it
-        except Exception as exc:  # a notifier bug must not stop the others
-            self._fail(row, f"{type(exc).__name__}: {exc}", backoff(row.attempts))
-            logger.exception(
-                "%s: unexpected error delivering %s", row.notifier, row.idempotency_key
-            )
-        else:
+
+        failure = attempt(row, hand_over, ALERT_RETRIES, self.clock)
+        if failure is None:
             row.status, row.delivered_at = SENT, self.clock()
             telemetry.MESSAGES_DELIVERED.labels(row.notifier).inc()
             row.last_error = None
             self.health[row.notifier] = "ok"
             report.sent += 1
             return True
+        self._log_failure(row, failure)
         report.retrying += 1
         report.errors[row.notifier] = row.last_error or ""
         return False
@@ -236,9 +188,25 @@ class Outbox:
                 row.status = PENDING  # refused outright: nothing to look for next time
             raise
 
-    def _fail(self, row: OutboxRow, error: str, delay: float) -> None:
-        row.last_error = error[:1000]
-        row.next_attempt_at = self.clock() + timedelta(seconds=delay)
+    def _log_failure(self, row: OutboxRow, failure: Failure) -> None:
+        exc = failure.error
+        if failure.kind == "retryable":
+            logger.warning(
+                "%s: delivery of %s delayed %.0fs: %s",
+                row.notifier,
+                row.idempotency_key,
+                failure.delay,
+                exc,
+            )
+        elif isinstance(exc, PermanentError):
+            self._report_permanent(row.notifier, exc)
+        else:  # the traceback, as logger.exception would have written it in the handler
+            logger.error(
+                "%s: unexpected error delivering %s",
+                row.notifier,
+                row.idempotency_key,
+                exc_info=exc,
+            )
 
     def _report_permanent(self, notifier: str, exc: PermanentError) -> None:
         state = f"error: {exc.code}"

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.themes import MIN_ITEMS, OTHER_LABEL, Theme, ThemeInput, build_themes
-from monitor.delivery.outbox import enqueue
 from monitor.detection.incidents import Incident, step
 from monitor.detection.rules import Finding, Series, SpikeRule
 from monitor.kernel.events import AlertEvent, EventKind, Example, ThemeSummary
@@ -23,6 +22,7 @@ from monitor.storage.mentions import (
     negatives_between,
     remember_theme_members,
 )
+from monitor.storage.outbox import enqueue
 from monitor.storage.schema import AlertRow
 
 logger = logging.getLogger(__name__)

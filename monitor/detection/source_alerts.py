@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.delivery.outbox import enqueue
 from monitor.kernel.events import AlertEvent, EventKind
 from monitor.settings import BrandSettings
+from monitor.storage.outbox import enqueue
 from monitor.storage.schema import AlertRow, MentionBrandRow, MentionRow, SourceHealthRow
 
 logger = logging.getLogger(__name__)

@@ -21,8 +21,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.runtime import Runtime
-from monitor.service.metrics import DatabaseCollector, outbox_backlog
+from monitor.service.metrics import DatabaseCollector
 from monitor.storage.health import statuses
+from monitor.storage.outbox import outbox_backlog
 from monitor.telemetry import REGISTRY
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,36 +17,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from monitor.delivery.outbox import UNFINISHED
 from monitor.storage.health import source_state
 from monitor.storage.mentions import load_cursor
-from monitor.storage.schema import MentionRow, OutboxRow, SourceHealthRow
+from monitor.storage.outbox import outbox_backlog
+from monitor.storage.schema import MentionRow, SourceHealthRow
 
 if TYPE_CHECKING:
     from monitor.runtime import Runtime
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Backlog:
-    """A notifier's unfinished outbox rows: how many, and when the oldest was queued."""
-
-    count: int
-    oldest: datetime | None
-
-
-def outbox_backlog(session: Session, notifiers: Iterable[str]) -> dict[str, Backlog]:
-    """Unfinished outbox rows per notifier (every name in `notifiers` appears)."""
-    found = {name: Backlog(0, None) for name in notifiers}
-    rows = session.execute(
-        select(OutboxRow.notifier, func.count(), func.min(OutboxRow.created_at))
-        .where(OutboxRow.status.in_(UNFINISHED))
-        .group_by(OutboxRow.notifier)
-    )
-    for notifier, count, oldest in rows:
-        found[str(notifier)] = Backlog(int(count), oldest)
-    return found
 
 
 def pending_scores(session: Session) -> int:
