@@ -22,11 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.delivery.retry import DIGEST_RETRIES, Failure, PassReport, attempt
+from monitor.storage.outbox import PENDING, SENT
 from monitor.storage.schema import DigestRow
 
 logger = logging.getLogger(__name__)
 
-PENDING, SENT = "pending", "sent"
 _WEEK = re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")
 
 

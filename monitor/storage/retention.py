@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from monitor.settings import RetentionSettings
+from monitor.storage.outbox import SENT
 from monitor.storage.schema import (
     AlertRow,
     DigestRow,
@@ -37,7 +38,6 @@ logger = logging.getLogger(__name__)
 # Ids per transaction: each batch holds its locks for a moment, not for the whole purge.
 BATCH = 5000
 RESOLVED = "resolved"
-SENT = "sent"
 TABLES = (
     "mentions",
     "mention_brands",
