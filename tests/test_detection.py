@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from monitor.detection.rules import Counts, Series, SpikeRule
+from monitor.detection.rules import SpikeRule
+from monitor.detection.series import Counts, Series
 from monitor.settings import DetectorSettings
 
 NOW = datetime(2026, 11, 20, 18, 5, tzinfo=UTC)  # the end of a bucket: a whole window

@@ -20,7 +20,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from monitor.detection.incidents import Incident, step
-from monitor.detection.rules import Metric, Series, SpikeRule
+from monitor.detection.rules import Metric, SpikeRule
+from monitor.detection.series import Series
 from monitor.kernel.records import parse_utc
 from monitor.settings import DetectorSettings, Silence
 

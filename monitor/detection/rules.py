@@ -9,76 +9,44 @@ does not make three posts look like a crisis. `negative_spike` also asks that th
 negative share be significantly above its usual level (one-sided binomial test against
 the share over the previous days), so that a volume spike of praise never pages anyone.
 
-Everything is computed with numpy over whole series, so a live tick (the last bucket
-of a brand) and a backtest (every bucket of a year) run the same code.
+Everything is computed with numpy over whole series (`series.py`), so a live tick (the
+last bucket of a brand) and a backtest (every bucket of a year) run the same code.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import Literal
 
 import numpy as np
 
+from monitor.detection.series import (
+    DAY,
+    NEIGHBOUR_SECONDS,
+    WEEK_DAYS,
+    WEEKS,
+    Array,
+    Series,
+    Sums,
+    Tallies,
+    baseline,
+    share_dispersion,
+    share_z,
+    usual_share,
+)
 from monitor.kernel.events import Severity
 from monitor.settings import DetectorSettings, NegativeRuleSettings, RuleSettings
 
-DAY = 86_400
-WEEK_DAYS = 7
-WEEKS = 4
-NEIGHBOUR_SECONDS = 900
 COLD_MIN_HISTORY_HOURS = 2
 COLD_RATIO = 3.0
-DEFAULT_SHARE = 0.25
 POISSON_FLOOR = 1.0
 RELATIVE_FLOOR = 0.0
-RECENT_SHARE_HOURS = 24
 SHARE_DISPERSION = True
 SHARE_RATIO = 1.25
 
-Array = Any
 Metric = Literal["negative", "volume"]
-# (total, negative) per bucket index, where index = epoch seconds // bucket seconds.
-Counts = dict[int, tuple[int, int]]
-
-
-@dataclass(frozen=True, slots=True)
-class Series:
-    """Totals and negatives per bucket from bucket index `start` on, with no gaps."""
-
-    start: int
-    bucket_seconds: int
-    total: Array
-    negative: Array | None
-
-    @classmethod
-    def from_counts(cls, counts: Counts, first: int, last: int, bucket_seconds: int) -> Series:
-        """Buckets `first..last` (inclusive) from a sparse `Counts` map; missing means zero."""
-        size = max(0, last - first + 1)
-        total = np.zeros(size, dtype=np.int64)
-        negative = np.zeros(size, dtype=np.int64)
-        for index, (t, n) in counts.items():
-            if first <= index <= last:
-                total[index - first], negative[index - first] = t, n
-        return cls(first, bucket_seconds, total, negative)
-
-    def __len__(self) -> int:
-        return len(self.total)
-
-    def time(self, position: int) -> datetime:
-        """Start of the bucket at `position`."""
-        return datetime.fromtimestamp((self.start + position) * self.bucket_seconds, UTC)
-
-    def position(self, at: datetime) -> int:
-        """Position of the bucket holding `at`."""
-        return int(at.timestamp()) // self.bucket_seconds - self.start
-
-    def first_data(self) -> int:
-        """Position of the first bucket with any mention (history starts there)."""
-        nonzero = np.flatnonzero(self.total)
-        return int(nonzero[0]) if len(nonzero) else len(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +101,36 @@ REASONS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """The windows' own sums: the rule's metric, all mentions, negatives."""
+
+    value: Array
+    total: Array
+    negative: Array
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """The usual level of each window and how far the observed one stands from it."""
+
+    expected: dict[str, Array]  # median per series (v, t, n); NaN without history
+    known: Array  # a baseline exists
+    level: Array  # the metric's median, 0 where unknown
+    z: Array
+    excess: Array
+
+
+@dataclass(frozen=True, slots=True)
+class ColdStart:
+    """The absolute test of a young brand: its level so far and whether it fires."""
+
+    on: Array  # too little history for a baseline
+    ready: Array  # enough data to compare with the level so far
+    level: Array
+    fire: Array
+
+
 class SpikeRule:
     """`negative_spike` (metric negative) or `volume_spike` (metric volume)."""
 
@@ -172,53 +170,46 @@ class SpikeRule:
             negative = np.zeros_like(total)
         else:
             negative = series.negative.astype(np.float64)
-        values = negative if self.metric == "negative" else total
-        first = series.first_data()
-        return [
-            self._window(values, total, negative, first, positions, width, fraction)
-            for width in self.widths
-        ]
+        metric: Literal["t", "n"] = "n" if self.metric == "negative" else "t"
+        tallies = Tallies.of(metric, total, negative, series.first_data())
+        return [self._window(Sums(tallies, width, fraction), positions) for width in self.widths]
 
-    def _window(
-        self,
-        values: Array,
-        total: Array,
-        negative: Array,
-        first: int,
-        positions: Array,
-        width: int,
-        fraction: float,
-    ) -> Window:
-        s, p = self.settings, positions
-        per_day = DAY // self.bucket
-        sums = {name: _prefix(a) for name, a in (("v", values), ("t", total), ("n", negative))}
+    def _window(self, sums: Sums, p: Array) -> Window:
+        """One window width judged at positions `p`: observe, compare, test, decide."""
+        observed = Observed(sums("v", p, 1.0), sums("t", p, 1.0), sums("n", p, 1.0))
+        history_days = (p - sums.width + 1 - sums.first) / (DAY // self.bucket)
+        base = self._baseline(sums, p, history_days, observed)
+        usual = usual_share(sums, p, self.settings.baseline_days, DAY // self.bucket)
+        share_ok = self._share_test(sums, p, observed, usual)
+        cold = self._cold_start(sums, p, history_days, observed, share_ok)
+        return self._verdict(sums.width, observed, base, cold, share_ok, usual)
 
-        def window(name: str, raw: Array, ends: Array, part: float = fraction) -> Array:
-            # Sum of the `width` buckets ending at `ends`, the last one counted by `part`:
-            # earlier days are cut at the same point of the bucket as the current one.
-            c = sums[name]
-            ends = np.clip(ends, 0, len(raw) - 1)
-            return c[ends] - c[np.clip(ends - width + 1, 0, None)] + part * raw[ends]
-
-        observed = window("v", values, p, 1.0)  # the current bucket holds what came so far
-        obs_total = window("t", total, p, 1.0)
-        obs_negative = window("n", negative, p, 1.0)
-        history_days = (p - width + 1 - first) / per_day
+    def _expected(self, sums: Sums, p: Array, history_days: Array) -> tuple[dict[str, Array], ...]:
+        """Median and spread of each series' earlier windows: daily, or weekly once old enough."""
+        s, per_day = self.settings, DAY // self.bucket
         after = s.weekly_after_days
         use_weekly = (history_days >= after) if after is not None else np.zeros(len(p), bool)
-        shift = max(1, min(width, NEIGHBOUR_SECONDS // self.bucket))
+        shift = max(1, min(sums.width, NEIGHBOUR_SECONDS // self.bucket))
         daily = [d * per_day for d in range(1, s.baseline_days + 1)]
         weeks = [k * WEEK_DAYS * per_day for k in range(1, WEEKS + 1)]
-        expected = {}
-        spread = {}
-        for name, raw in (("v", values), ("t", total), ("n", negative)):
-            med_d, mad_d = _baseline(window, name, raw, p, daily, shift, width, first)
-            med_w, mad_w = _baseline(window, name, raw, p, weeks, shift, width, first)
+        expected, spread = {}, {}
+        for name in ("t", "n"):
+            med_d, mad_d = baseline(sums, name, p, daily, shift)
+            if not use_weekly.any():  # the weekly baseline would be computed for nothing
+                expected[name], spread[name] = med_d, mad_d
+                continue
+            med_w, mad_w = baseline(sums, name, p, weeks, shift)
             expected[name] = np.where(use_weekly, med_w, med_d)
             # Four same-weekday windows say little about spread: keep the daily MAD too.
             spread[name] = np.where(use_weekly, np.fmax(mad_w, mad_d), mad_d)
+        metric = sums.tallies.metric  # the metric's series is one of the two
+        expected["v"], spread["v"] = expected[metric], spread[metric]
+        return expected, spread
+
+    def _baseline(self, sums: Sums, p: Array, history_days: Array, obs: Observed) -> Baseline:
+        """The metric's usual level, its robust scale, and the observed window's z against it."""
+        expected, spread = self._expected(sums, p, history_days)
         med, mad = expected["v"], spread["v"]
-        has_baseline = ~np.isnan(med)
         med0 = np.nan_to_num(med)
         scale = np.maximum.reduce(
             [
@@ -228,114 +219,105 @@ class SpikeRule:
                 np.ones_like(med0),
             ]
         )
-        z = (observed - med0) / scale
-        excess = observed - med0
-        params = self.params
-        usual = self.usual_share(negative, total, p, width, per_day)
+        z = (obs.value - med0) / scale
+        return Baseline(expected, ~np.isnan(med), med0, z, obs.value - med0)
+
+    def _share_test(self, sums: Sums, p: Array, obs: Observed, usual: Array) -> Array:
+        """Whether each window's negative share is significantly above the usual one."""
         dispersion = np.ones(len(p))
         if SHARE_DISPERSION and self.metric == "negative":
-            dispersion = self._share_dispersion(
-                window, total, negative, p, daily, width, first, usual, obs_total
-            )
-        share_ok = self._share_ok(obs_total, obs_negative, usual, dispersion)
-        cold = history_days < s.cold_start_days
-        # Cold start: an absolute count, well above the brand's level so far.
+            per_day = DAY // self.bucket
+            lags = [d * per_day for d in range(1, self.settings.baseline_days + 1)]
+            dispersion = share_dispersion(sums, p, lags, usual, obs.total)
+        return self._share_ok(obs.total, obs.negative, usual, dispersion)
+
+    def _cold_start(
+        self, sums: Sums, p: Array, history_days: Array, obs: Observed, share_ok: Array
+    ) -> ColdStart:
+        """Cold start: an absolute count, well above the brand's level so far."""
+        params, width, first = self.params, sums.width, sums.first
+        cold = history_days < self.settings.cold_start_days
         seen = np.maximum(p - width + 1 - first, 0)
+        c = sums.tallies.prefix["v"]
         level = (
-            (sums["v"][np.clip(p - width + 1, 0, None)] - sums["v"][min(first, len(values))])
+            (c[np.clip(p - width + 1, 0, None)] - c[min(first, len(c) - 1)])
             / np.maximum(seen, 1)
             * width
         )
-        cold_ready = seen * self.bucket >= COLD_MIN_HISTORY_HOURS * 3600
-        cold_fire = (
+        ready = seen * self.bucket >= COLD_MIN_HISTORY_HOURS * 3600
+        fire = (
             cold
-            & cold_ready
-            & (observed >= params.cold_start_min_count)
-            & (observed >= COLD_RATIO * level)
-            & (observed - level >= params.min_excess)
+            & ready
+            & (obs.value >= params.cold_start_min_count)
+            & (obs.value >= COLD_RATIO * level)
+            & (obs.value - level >= params.min_excess)
             & share_ok
         )
-        warm = ~cold & has_baseline
-        big = (observed >= params.min_count) & (excess >= params.min_excess)
-        warm_fire = warm & big & (z >= params.z_warning) & share_ok
-        firing = cold_fire | warm_fire
+        return ColdStart(cold, ready, level, fire)
+
+    def _verdict(
+        self,
+        width: int,
+        obs: Observed,
+        base: Baseline,
+        cold: ColdStart,
+        share_ok: Array,
+        usual: Array,
+    ) -> Window:
+        """Fire, elevated, critical and the reason, from the baseline and cold-start tests."""
+        params, observed = self.params, obs.value
+        warm = ~cold.on & base.known
+        big = (observed >= params.min_count) & (base.excess >= params.min_excess)
+        warm_fire = warm & big & (base.z >= params.z_warning) & share_ok
+        firing = cold.fire | warm_fire
         elevated = (
             firing
-            | (warm & (excess > 0) & (z >= s.z_resolve) & (observed >= params.min_count / 2))
-            | (cold & (observed >= params.cold_start_min_count / 2) & (observed > level))
+            | (
+                warm
+                & (base.excess > 0)
+                & (base.z >= self.settings.z_resolve)
+                & (observed >= params.min_count / 2)
+            )
+            | (cold.on & (observed >= params.cold_start_min_count / 2) & (observed > cold.level))
         )
-        critical = (warm_fire & (z >= params.z_critical)) | (
-            cold_fire & (observed >= 2 * params.cold_start_min_count)
+        critical = (warm_fire & (base.z >= params.z_critical)) | (
+            cold.fire & (observed >= 2 * params.cold_start_min_count)
         )
-        reason = np.select(
+        return Window(
+            buckets=width,
+            observed=observed,
+            expected=np.where(cold.on, cold.level, base.level),
+            expected_total=np.nan_to_num(base.expected["t"]),
+            expected_negative=np.nan_to_num(base.expected["n"]),
+            z=np.where(cold.on, 0.0, base.z),
+            firing=firing,
+            elevated=elevated,
+            critical=critical,
+            reason=self._reason(obs, base, cold, share_ok, warm_fire),
+            total=obs.total,
+            negative=obs.negative,
+            usual_share=usual,
+        )
+
+    def _reason(
+        self, obs: Observed, base: Baseline, cold: ColdStart, share_ok: Array, warm_fire: Array
+    ) -> Array:
+        """The first reason that applies, as an index into REASONS."""
+        params = self.params
+        return np.select(
             [
-                cold_fire,
+                cold.fire,
                 warm_fire,
-                cold & ~cold_ready,
-                cold,
-                ~has_baseline,
-                observed < params.min_count,
-                (excess < params.min_excess) | (z < params.z_warning),
+                cold.on & ~cold.ready,
+                cold.on,
+                ~base.known,
+                obs.value < params.min_count,
+                (base.excess < params.min_excess) | (base.z < params.z_warning),
                 ~share_ok,
             ],
             [5, 6, 4, 0, 4, 1, 2, 3],
             default=0,
         )
-        return Window(
-            buckets=width,
-            observed=observed,
-            expected=np.where(cold, level, med0),
-            expected_total=np.nan_to_num(expected["t"]),
-            expected_negative=np.nan_to_num(expected["n"]),
-            z=np.where(cold, 0.0, z),
-            firing=firing,
-            elevated=elevated,
-            critical=critical,
-            reason=reason,
-            total=obs_total,
-            negative=obs_negative,
-            usual_share=usual,
-        )
-
-    @staticmethod
-    def _share_z(n: Array, big_n: Array, usual: Array) -> Array:
-        var = np.maximum(big_n * usual * (1 - usual), 1e-9)
-        return (n - big_n * usual - 0.5) / np.sqrt(var)
-
-    def _share_dispersion(
-        self,
-        window: Any,
-        total: Array,
-        negative: Array,
-        p: Array,
-        lags: list[int],
-        width: int,
-        first: int,
-        usual: Array,
-        obs_total: Array,
-    ) -> Array:
-        """How much wider than a binomial the share test must be for the current window.
-
-        Shares wander more than coin flips (topical days, bots): with an intra-class
-        correlation rho the variance of a window of N mentions is N p (1-p) (1 + (N-1) rho)
-        (beta-binomial). rho is estimated from the same test on the baseline windows,
-        whose z-scores should have spread 1, and applied at the current N, so a window
-        four times busier than usual (a campaign) is not judged as if it were usual.
-        """
-        ends = p[:, None] - np.array(lags)[None, :]
-        valid = ends - width + 1 >= first
-        sizes = window("t", total, ends)
-        z = self._share_z(window("n", negative, ends), sizes, usual[:, None])
-        z = np.where(valid & (sizes > 0), z, np.nan)
-        enough = np.sum(~np.isnan(z), axis=1) >= 3
-        z[~enough] = 0.0
-        center = _nanmedian_rows(z)
-        spread = 1.4826 * _nanmedian_rows(np.abs(z - center[:, None]))
-        counted = np.maximum(np.sum(valid, axis=1), 1)
-        mean_size = np.sum(np.where(valid, sizes, 0.0), axis=1) / counted
-        rho = np.clip((spread**2 - 1) / np.maximum(mean_size - 1, 1), 0, 1)
-        inflation = np.sqrt(1 + np.maximum(obs_total - 1, 0) * rho)
-        return np.where(enough, np.maximum(inflation, 1.0), 1.0)
 
     def _share_ok(
         self, obs_total: Array, obs_negative: Array, usual: Array, dispersion: Array
@@ -344,28 +326,10 @@ class SpikeRule:
         if not isinstance(params, NegativeRuleSettings):
             return np.ones(len(obs_total), dtype=bool)
         n, big_n = obs_negative, obs_total
-        z_share = self._share_z(n, big_n, usual) / dispersion
+        z_share = share_z(n, big_n, usual) / dispersion
         share = np.divide(n, big_n, out=np.zeros_like(n), where=big_n > 0)
         above = np.maximum(usual + params.share_margin, usual * SHARE_RATIO)
         return (z_share >= params.share_z) & (share >= above)
-
-    def usual_share(
-        self, negative: Array, total: Array, p: Array, width: int, per_day: int
-    ) -> Array:
-        """Usual negative share before each window: over the baseline days, or over the last
-        day if that is higher (a share drifting up is not a burst); a prior when thin."""
-        end = np.clip(p - width + 1, 0, None)
-        cn, ct = _prefix(negative), _prefix(total)
-        prior = 20.0  # pseudo-mentions at the default share, so a thin history is not trusted
-
-        def share(span: int) -> Array:
-            begin = np.clip(end - span, 0, None)
-            return (cn[end] - cn[begin] + prior * DEFAULT_SHARE) / (ct[end] - ct[begin] + prior)
-
-        usual = share(self.settings.baseline_days * per_day)
-        if RECENT_SHARE_HOURS:
-            usual = np.maximum(usual, share(RECENT_SHARE_HOURS * per_day // 24))
-        return usual
 
     def pick(
         self, series: Series, windows: list[Window], row: int, position: int, end: datetime
@@ -404,48 +368,6 @@ class SpikeRule:
             z=z if math.isfinite(z) else 0.0,
             reason=reason,
         )
-
-
-def _prefix(values: Array) -> Array:
-    """c[i] = sum of values[:i]."""
-    out = np.zeros(len(values) + 1, dtype=np.float64)
-    np.cumsum(values, out=out[1:])
-    return out
-
-
-def _baseline(
-    window: Any,
-    name: str,
-    raw: Array,
-    p: Array,
-    lags: list[int],
-    shift: int,
-    width: int,
-    first: int,
-) -> tuple[Array, Array]:
-    """Median and MAD of the window at each lag (and its neighbours) before `p`."""
-    steps = np.array([lag - offset for lag in lags for offset in (-shift, 0, shift)])
-    if not len(steps):
-        nothing = np.full(len(p), np.nan)
-        return nothing, nothing
-    ends = p[:, None] - steps[None, :]  # one row per position, one column per earlier window
-    valid = (ends - width + 1 >= first) & (ends < (p - width + 1)[:, None])
-    matrix = np.where(valid, window(name, raw, ends), np.nan)
-    median = _nanmedian_rows(matrix)
-    mad = _nanmedian_rows(np.abs(matrix - median[:, None]))
-    return median, mad
-
-
-def _nanmedian_rows(matrix: Array) -> Array:
-    """Row medians ignoring NaN (NaN where a row has none); np.nanmedian is slow on small rows."""
-    ordered = np.sort(matrix, axis=1)  # NaN sort last
-    valid = np.sum(~np.isnan(ordered), axis=1)
-    low = np.clip((valid - 1) // 2, 0, None)[:, None]
-    high = np.clip(valid // 2, 0, None)[:, None]
-    median = (np.take_along_axis(ordered, low, axis=1) + np.take_along_axis(ordered, high, axis=1))[
-        :, 0
-    ] / 2
-    return np.where(valid > 0, median, np.nan)
 
 
 def build_rules(settings: DetectorSettings) -> list[SpikeRule]:
