@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from monitor.detection.lifecycle import themes_of
+from monitor.detection.themes import themes_of
 from monitor.digest.data import week_digest
 from monitor.digest.render import RenderedDigest, render_digest
 from monitor.digest.segments import author_segments, positives_between

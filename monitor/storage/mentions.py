@@ -73,23 +73,18 @@ def _insert_new(
         raise NotImplementedError(
             f"database {dialect!r} is not supported; use SQLite or PostgreSQL"
         )
+    params: list[dict[str, Any]] | dict[str, list[Any]] = rows
     if dialect == "postgresql":
-        return _insert_new_unnest(session, table, rows, keys, returning)
-    statement = (
-        sqlite_insert(table)
-        .on_conflict_do_nothing(index_elements=keys)
-        .returning(*(table.c[name] for name in returning))
+        insert, params = _unnest(table, rows)
+    else:
+        insert = sqlite_insert(table)
+    statement = insert.on_conflict_do_nothing(index_elements=keys).returning(
+        *(table.c[name] for name in returning)
     )
-    return list(session.connection().execute(statement, rows))
+    return list(session.connection().execute(statement, params))
 
 
-def _insert_new_unnest(
-    session: Session,
-    table: Any,
-    rows: list[dict[str, Any]],
-    keys: list[str],
-    returning: Sequence[str],
-) -> list[Row[Any]]:
+def _unnest(table: Any, rows: list[dict[str, Any]]) -> tuple[Any, dict[str, list[Any]]]:
     """PostgreSQL: one array parameter per column, unnested into rows by the server.
 
     The statement text stays short and the same for any number of rows, so neither
@@ -97,14 +92,8 @@ def _insert_new_unnest(
     """
     names = list(rows[0])
     arrays = [func.unnest(bindparam(f"a_{n}", type_=ARRAY(table.c[n].type))) for n in names]
-    statement = (
-        pg_insert(table)
-        .from_select(names, select(*arrays))
-        .on_conflict_do_nothing(index_elements=keys)
-        .returning(*(table.c[name] for name in returning))
-    )
     params = {f"a_{name}": [row[name] for row in rows] for name in names}
-    return list(session.connection().execute(statement, params))
+    return pg_insert(table).from_select(names, select(*arrays)), params
 
 
 def _insert_ignoring_conflicts(
@@ -241,6 +230,24 @@ def bucket_counts(
         .group_by(bucket)
     )
     return {int(b): (int(total), int(neg or 0)) for b, total, neg in rows}
+
+
+def negative_count(session: Session, brand: str, start: datetime, end: datetime) -> int:
+    """How many negative mentions of `brand` were created in [start, end)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(MentionBrandRow)
+            .join(MentionRow, MentionRow.id == MentionBrandRow.mention_id)
+            .where(
+                MentionBrandRow.brand == brand,
+                MentionBrandRow.created_ts >= int(start.timestamp()),
+                MentionBrandRow.created_ts < int(end.timestamp()),
+                MentionRow.sentiment_label == "negative",
+            )
+        )
+        or 0
+    )
 
 
 def negatives_between(

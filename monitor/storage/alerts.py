@@ -1,0 +1,95 @@
+"""Alert rows (incidents) as plain records: a brand's open ones read at once, one written back.
+
+Detection never holds a row: it reads `AlertRecord`s, decides, and hands records back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.storage.schema import AlertRow
+
+PENDING, FIRING, RESOLVED = "pending", "firing", "resolved"
+OPEN = (PENDING, FIRING)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """An alert row's columns; `id` is None until the row is stored."""
+
+    id: int | None
+    rule: str
+    status: str
+    severity: str
+    started_at: datetime
+    last_firing_at: datetime
+    resolved_at: datetime | None
+    peak_negative: int
+    details: dict[str, Any]
+
+    @property
+    def stored_id(self) -> int:
+        """The row's id; asking it of an alert not stored yet is a programming error."""
+        if self.id is None:
+            raise ValueError(f"the {self.rule} alert is not stored yet")
+        return self.id
+
+
+def open_alerts(
+    session: Session, brand: str, rules: Sequence[str], statuses: Sequence[str] = OPEN
+) -> dict[str, AlertRecord]:
+    """The brand's pending or firing alert of each of `rules` (one query; the oldest if two)."""
+    rows = session.scalars(
+        select(AlertRow)
+        .where(AlertRow.brand == brand, AlertRow.rule.in_(rules), AlertRow.status.in_(statuses))
+        .order_by(AlertRow.id)
+    )
+    found: dict[str, AlertRecord] = {}
+    for row in rows:
+        found.setdefault(row.rule, _record(row))
+    return found
+
+
+def _record(row: AlertRow) -> AlertRecord:
+    return AlertRecord(
+        id=row.id,
+        rule=row.rule,
+        status=row.status,
+        severity=row.severity,
+        started_at=row.started_at,
+        last_firing_at=row.last_firing_at,
+        resolved_at=row.resolved_at,
+        peak_negative=row.peak_negative,
+        details=dict(row.details or {}),
+    )
+
+
+def save_alert(session: Session, brand: str, alert: AlertRecord) -> AlertRecord:
+    """Insert or update the alert's row; flushed, so a new one comes back with its id."""
+    if alert.id is None:
+        row = AlertRow(brand=brand, rule=alert.rule)
+        session.add(row)
+    else:
+        row = session.get_one(AlertRow, alert.id)
+    row.status, row.severity = alert.status, alert.severity
+    row.started_at, row.last_firing_at = alert.started_at, alert.last_firing_at
+    row.resolved_at, row.peak_negative = alert.resolved_at, alert.peak_negative
+    row.details = alert.details
+    session.flush()
+    return replace(alert, id=row.id)
+
+
+def drop_alert(session: Session, alert_id: int) -> None:
+    """Delete an alert row (a pending burst that faded: nobody was told about it)."""
+    session.delete(session.get_one(AlertRow, alert_id))
+
+
+def save_details(session: Session, alert_id: int, details: dict[str, Any]) -> None:
+    """Replace an alert's details (what its events announced, their sequence)."""
+    session.get_one(AlertRow, alert_id).details = details
