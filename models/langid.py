@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Sequence
 from typing import Any
 
+from models.lazy import Lazy
 from models.normalize import PLACEHOLDERS
 
 logger = logging.getLogger(__name__)
@@ -25,18 +25,14 @@ class LanguageIdentifier:
     def __init__(self, languages: Sequence[str] = ("en", "es"), min_distance: float = 0.05) -> None:
         self.languages = tuple(dict.fromkeys(code.lower() for code in languages))
         self.min_distance = min_distance
-        self._detector: Any = None
-        self._lock = threading.Lock()
+        self._detector: Lazy[Any] = Lazy(self._build)
 
-    def _load(self) -> Any:
-        with self._lock:
-            if self._detector is None:
-                from lingua import IsoCode639_1, LanguageDetectorBuilder
+    def _build(self) -> Any:
+        from lingua import IsoCode639_1, LanguageDetectorBuilder
 
-                codes = [IsoCode639_1.from_str(code) for code in self.languages]
-                builder = LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
-                self._detector = builder.with_minimum_relative_distance(self.min_distance).build()
-            return self._detector
+        codes = [IsoCode639_1.from_str(code) for code in self.languages]
+        builder = LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
+        return builder.with_minimum_relative_distance(self.min_distance).build()
 
     def __call__(self, texts: Sequence[str]) -> list[str | None]:
         """One ISO 639-1 code (or None) per text, in order."""
@@ -47,7 +43,7 @@ class LanguageIdentifier:
         todo = [i for i, text in enumerate(cleaned) if _LETTER.search(text)]
         if not todo:
             return found
-        detector = self._load()
+        detector = self._detector.get()
         results = detector.detect_languages_in_parallel_of([cleaned[i] for i in todo])
         for i, language in zip(todo, results, strict=True):
             if language is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.lazy import Lazy
 from models.sentiment import Label, Sentiment, from_probabilities
 
 logger = logging.getLogger(__name__)
@@ -123,14 +124,13 @@ class TransformerEngine:
         self.max_length = max_length
         self.threads = threads
         self.allow_download = allow_download
-        self._loaded: _Loaded | None = None
-        self._load_lock = threading.Lock()
+        self._loaded: Lazy[_Loaded] = Lazy(self._load)
         # The Rust tokenizer's truncation settings are shared state: one caller at a time.
         self._tokenize_lock = threading.Lock()
 
     def load(self) -> None:
         """Load the model now rather than on the first `predict` (to fail at start)."""
-        self._get()
+        self._loaded.get()
 
     def predict(self, texts: Sequence[str], langs: Sequence[str | None]) -> list[Sentiment]:
         """Score `texts` in order; each result carries the language given for its text."""
@@ -138,20 +138,11 @@ class TransformerEngine:
             raise ValueError(f"{len(texts)} texts but {len(langs)} languages")
         if not texts:
             return []
-        probabilities = self._probabilities(self._get(), texts)
+        probabilities = self._probabilities(self._loaded.get(), texts)
         return [
             from_probabilities(probs, lang, self.name)
             for probs, lang in zip(probabilities, langs, strict=True)
         ]
-
-    def _get(self) -> _Loaded:
-        loaded = self._loaded
-        if loaded is None:
-            with self._load_lock:
-                if self._loaded is None:
-                    self._loaded = self._load()
-                loaded = self._loaded
-        return loaded
 
     def _load(self) -> _Loaded:
         started = time.perf_counter()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
+from models.lazy import Lazy
 from models.sentiment import Sentiment, label_for
 
 
@@ -17,20 +17,11 @@ class VaderEngine:
     def __init__(self, negative_below: float = -0.05, positive_above: float = 0.05) -> None:
         self.negative_below = negative_below
         self.positive_above = positive_above
-        self._analyzer: Any = None
-        self._lock = threading.Lock()
-
-    def _load(self) -> Any:
-        with self._lock:
-            if self._analyzer is None:
-                from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-                self._analyzer = SentimentIntensityAnalyzer()
-            return self._analyzer
+        self._analyzer: Lazy[Any] = Lazy(_analyzer)
 
     def predict(self, texts: Sequence[str], langs: Sequence[str | None]) -> list[Sentiment]:
         """Score each text with VADER."""
-        analyzer = self._load()
+        analyzer = self._analyzer.get()
         results = []
         for text, lang in zip(texts, langs, strict=True):
             compound = float(analyzer.polarity_scores(text)["compound"])
@@ -38,3 +29,9 @@ class VaderEngine:
             confidence = abs(compound) if label != "neutral" else 1.0 - abs(compound)
             results.append(Sentiment(label, compound, round(confidence, 4), lang, self.name))
         return results
+
+
+def _analyzer() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
