@@ -21,8 +21,8 @@ from monitor.privacy import Pseudonymiser
 from monitor.settings import BrandSettings, Settings
 from monitor.storage.engine import make_engine, migrate, session_factory
 from monitor.telemetry import TimedScorer
-from notifiers import NOTIFIERS, Notifier
-from sources import SOURCES, Source
+from notifiers import NOTIFIERS, Notifier, NotifierSettings
+from sources import SOURCES, Source, SourceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     scorer: Scorer
-    sources: dict[tuple[str, str], Source]
+    sources: dict[tuple[str, str], Source[SourceSettings]]
     matchers: dict[str, BrandMatcher]
     detectors: dict[str, list[SpikeRule]]
     outbox: Outbox
@@ -55,7 +55,7 @@ class Runtime:
 def build_runtime(
     settings: Settings,
     clock: Callable[[], datetime] = utcnow,
-    notifiers: Mapping[str, Notifier] | None = None,
+    notifiers: Mapping[str, Notifier[NotifierSettings]] | None = None,
 ) -> Runtime:
     """Connect, migrate and build every component the settings ask for."""
     engine = make_engine(settings.database_url)

@@ -15,7 +15,7 @@ from notifiers.email import (
 )
 from notifiers.slack import SlackNotifier
 
-NOTIFIERS: dict[str, type[Notifier]] = {
+NOTIFIERS: dict[str, type[Notifier[NotifierSettings]]] = {
     ConsoleNotifier.name: ConsoleNotifier,
     SlackNotifier.name: SlackNotifier,
 }

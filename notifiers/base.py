@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -56,13 +56,21 @@ class NotifierSettings(BaseModel):
     enabled: bool = True
 
 
-class Notifier(abc.ABC):
-    """Delivers alert events somewhere people will see them."""
+# A notifier's own settings class; covariant, like a source's (see sources/base.py).
+N_co = TypeVar("N_co", bound=NotifierSettings, covariant=True)
+
+
+class Notifier(abc.ABC, Generic[N_co]):
+    """Delivers alert events somewhere people will see them.
+
+    `SlackNotifier(Notifier[SlackSettings])` makes `self.settings` a `SlackSettings`;
+    `Settings` names the same class for config validation.
+    """
 
     name: ClassVar[str]
     Settings: ClassVar[type[NotifierSettings]]
 
-    def __init__(self, settings: NotifierSettings) -> None:
+    def __init__(self, settings: N_co) -> None:
         self.settings = settings
 
     @abc.abstractmethod

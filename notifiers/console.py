@@ -21,14 +21,14 @@ class ConsoleSettings(NotifierSettings):
     """
 
 
-class ConsoleNotifier(Notifier):
+class ConsoleNotifier(Notifier[ConsoleSettings]):
     """Writes each alert event as plain text to a stream (standard output by default)."""
 
     name: ClassVar[str] = "console"
     Settings: ClassVar[type[NotifierSettings]] = ConsoleSettings
     _lock = threading.Lock()
 
-    def __init__(self, settings: NotifierSettings, stream: TextIO | None = None) -> None:
+    def __init__(self, settings: ConsoleSettings, stream: TextIO | None = None) -> None:
         super().__init__(settings)
         self.stream = stream
 

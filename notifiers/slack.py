@@ -155,16 +155,14 @@ class SlackSettings(NotifierSettings):
         return max(matches, key=lambda match: match[0])[1] if matches else self.channel
 
 
-class SlackNotifier(Notifier):
+class SlackNotifier(Notifier[SlackSettings]):
     """Posts the incident's message, threads its updates and keeps its status line current."""
 
     name: ClassVar[str] = "slack"
     Settings: ClassVar[type[NotifierSettings]] = SlackSettings
 
-    def __init__(self, settings: NotifierSettings) -> None:
+    def __init__(self, settings: SlackSettings) -> None:
         super().__init__(settings)
-        assert isinstance(settings, SlackSettings)
-        self.slack = settings
         self._client: Any = None
         self._channel_ids: dict[str, str] = {}
 
@@ -174,9 +172,9 @@ class SlackNotifier(Notifier):
             from slack_sdk import WebClient
 
             self._client = WebClient(
-                token=self.slack.token.get_secret_value(),
-                base_url=self.slack.api_url,
-                timeout=int(self.slack.timeout_seconds),
+                token=self.settings.token.get_secret_value(),
+                base_url=self.settings.api_url,
+                timeout=int(self.settings.timeout_seconds),
                 retry_handlers=[],
             )
         return self._client
@@ -195,7 +193,7 @@ class SlackNotifier(Notifier):
             channel, ts = _split(thread_ref)
             args.update(channel=channel, thread_ts=ts, blocks=reply_blocks(event))
         else:
-            channel = self.slack.channel_for(event.brand, event.severity)
+            channel = self.settings.channel_for(event.brand, event.severity)
             blocks = root_blocks(event)
             if event.kind in ("updated", "resolved"):  # no first message to reply to
                 blocks = [blocks[0], *reply_blocks(event)]
@@ -225,7 +223,7 @@ class SlackNotifier(Notifier):
                     include_all_metadata=True,
                 )
             else:
-                channel = self._channel_id(self.slack.channel_for(event.brand, event.severity))
+                channel = self._channel_id(self.settings.channel_for(event.brand, event.severity))
                 found = self._paginate(
                     "conversations_history",
                     "messages",

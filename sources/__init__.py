@@ -15,7 +15,7 @@ from sources.replay import ReplaySource
 from sources.rss import RssSource
 from sources.x import XSource
 
-SOURCES: dict[str, type[Source]] = {
+SOURCES: dict[str, type[Source[SourceSettings]]] = {
     XSource.name: XSource,
     RedditSource.name: RedditSource,
     MastodonSource.name: MastodonSource,

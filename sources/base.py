@@ -6,7 +6,7 @@ import abc
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,8 +47,19 @@ class Query:
     languages: tuple[str, ...] = ()
 
 
-class Source(abc.ABC):
-    """A platform that yields mentions page by page from a cursor."""
+# A source's own settings class. Covariant, so that a `Source[XSettings]` is also a
+# `Source[SourceSettings]`: the registries and the runtime hold sources of every kind and
+# read only what all settings share. Sound while `settings` is only ever set to the
+# class's own settings (other settings make a new source, as `backfill` does).
+S_co = TypeVar("S_co", bound=SourceSettings, covariant=True)
+
+
+class Source(abc.ABC, Generic[S_co]):
+    """A platform that yields mentions page by page from a cursor.
+
+    A source class names its settings twice: as its type parameter (`XSource(Source[XSettings])`,
+    so `self.settings` is an `XSettings`) and as `Settings`, which config validation reads.
+    """
 
     name: ClassVar[str]
     Settings: ClassVar[type[SourceSettings]]
@@ -58,7 +69,7 @@ class Source(abc.ABC):
     # (module to import, package name, what to pip install) for each client library needed.
     requires: ClassVar[Requirements] = ()
 
-    def __init__(self, settings: SourceSettings) -> None:
+    def __init__(self, settings: S_co) -> None:
         self.settings = settings
 
     def status_note(self, cursor: str | None) -> str:
@@ -69,7 +80,7 @@ class Source(abc.ABC):
         """Reads left in the platform's paid budget (for `/metrics`); None if it has none."""
         return None
 
-    def backfill(self, since: datetime, now: datetime) -> Source:
+    def backfill(self, since: datetime, now: datetime) -> Self:
         """The same source, with its first sweep reaching back to `since`."""
         field = self.lookback_setting
         if field is None:

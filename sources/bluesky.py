@@ -145,7 +145,7 @@ def _call(call: Callable[[], T], what: str) -> T:
         raise SourceError(f"{what}: the answer is not valid JSON ({exc})") from exc
 
 
-class BlueskySource(Source):
+class BlueskySource(Source[BlueskySettings]):
     """Searches each keyword newest first and pages back to what the last sweep saw."""
 
     name: ClassVar[str] = "bluesky"
@@ -155,10 +155,8 @@ class BlueskySource(Source):
     )
     lookback_setting: ClassVar[str | None] = "lookback_hours"
 
-    def __init__(self, settings: SourceSettings) -> None:
+    def __init__(self, settings: BlueskySettings) -> None:
         super().__init__(settings)
-        assert isinstance(settings, BlueskySettings)
-        self.bluesky = settings
         self._client: Any = None
         self._pages_in_run = 0
         self._finished: set[str] = set()
@@ -172,13 +170,13 @@ class BlueskySource(Source):
             except ImportError as exc:
                 raise SourceError(PACKAGE_HINT) from exc
             client = Client(
-                base_url=self.bluesky.service_url,
-                request=Request(timeout=self.bluesky.timeout_seconds),
+                base_url=self.settings.service_url,
+                request=Request(timeout=self.settings.timeout_seconds),
             )
-            password = self.bluesky.app_password.get_secret_value()
+            password = self.settings.app_password.get_secret_value()
 
             def login() -> None:
-                client.login(self.bluesky.handle, password, fetch_bsky_profile=False)
+                client.login(self.settings.handle, password, fetch_bsky_profile=False)
 
             with_retries(lambda: _call(login, "bluesky login"), "bluesky login")
             self._client = client
@@ -203,7 +201,7 @@ class BlueskySource(Source):
             mentions.extend(m for m in found if m.external_id not in known)
         more = any(s.in_progress for s in states.values())
         self._pages_in_run += 1
-        if not more or self._pages_in_run >= self.bluesky.max_pages:
+        if not more or self._pages_in_run >= self.settings.max_pages:
             # The run ends; an unfinished sweep resumes from its token next tick.
             self._pages_in_run, self._finished, more = 0, set(), False
         logger.info("bluesky: %d posts for %s", len(mentions), query.brand)
@@ -211,7 +209,7 @@ class BlueskySource(Source):
         return Batch(mentions=mentions, cursor=json.dumps(dumped, sort_keys=True), more=more)
 
     def _lookback(self) -> timedelta:
-        return timedelta(hours=self.bluesky.lookback_hours)
+        return timedelta(hours=self.settings.lookback_hours)
 
     def _page(
         self, term: str, state: Sweep, languages: tuple[str, ...]
@@ -229,7 +227,7 @@ class BlueskySource(Source):
             if state.in_progress and state.top
             else None,
             cursor=state.token,
-            limit=self.bluesky.page_size,
+            limit=self.settings.page_size,
             lang=languages[0] if len(languages) == 1 else None,
         )
         client = self.client()

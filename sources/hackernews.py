@@ -161,18 +161,13 @@ class TermSweep:
         )
 
 
-class HackerNewsSource(Source):
+class HackerNewsSource(Source[HackerNewsSettings]):
     """Searches HN stories and comments by date, one page per `fetch`, term after term."""
 
     name: ClassVar[str] = "hackernews"
     Settings: ClassVar[type[SourceSettings]] = HackerNewsSettings
     requires: ClassVar[Requirements] = (("httpx", "httpx", "httpx"),)
     lookback_setting: ClassVar[str | None] = "lookback_hours"
-
-    def __init__(self, settings: SourceSettings) -> None:
-        super().__init__(settings)
-        assert isinstance(settings, HackerNewsSettings)
-        self.hn = settings
 
     def fetch(self, query: Query, cursor: str | None, now: datetime | None = None) -> Batch:
         """Fetch the next page of the current term's sweep; `more` while a round goes on."""
@@ -182,16 +177,16 @@ class HackerNewsSource(Source):
         sweeps, pending = _load_cursor(cursor)
         pending = [t for t in pending if t in terms] or terms  # empty: a new round starts
         term = pending[0]
-        start = int(((now or utcnow()) - timedelta(hours=self.hn.lookback_hours)).timestamp())
+        start = int(((now or utcnow()) - timedelta(hours=self.settings.lookback_hours)).timestamp())
         sweep = sweeps.get(term) or TermSweep(since=start)
         hits, pages = self._search(term, sweep)
         mentions = [hit_to_mention(h) for h in sweep.fresh(hits)]
         more_pages = sweep.page + 1 < pages
-        if more_pages and sweep.page + 1 >= self.hn.max_pages:
+        if more_pages and sweep.page + 1 >= self.settings.max_pages:
             logger.warning(
                 "hackernews %s: stopped after %d pages; older hits of this sweep are skipped",
                 term,
-                self.hn.max_pages,
+                self.settings.max_pages,
             )
             more_pages = False
         sweeps[term], going_on = sweep.advance(hits, more_pages)
@@ -205,13 +200,13 @@ class HackerNewsSource(Source):
         what = f"hackernews search {term!r}"
         params: dict[str, str | int] = {
             "query": term,
-            "tags": self.hn.tags,
+            "tags": self.settings.tags,
             "numericFilters": sweep.filters(),
             "page": sweep.page,
-            "hitsPerPage": self.hn.hits_per_page,
+            "hitsPerPage": self.settings.hits_per_page,
         }
-        url = self.hn.api_url.rstrip("/") + "/search_by_date"
-        timeout = self.hn.timeout_seconds
+        url = self.settings.api_url.rstrip("/") + "/search_by_date"
+        timeout = self.settings.timeout_seconds
         response = with_retries(lambda: http_get(url, what, timeout, params=params), what)
         try:
             payload = response.json()

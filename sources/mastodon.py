@@ -167,7 +167,7 @@ def _call(call: Callable[[], T], what: str, client: Any) -> T:
         raise SourceError(f"{what}: {exc}") from exc
 
 
-class MastodonSource(Source):
+class MastodonSource(Source[MastodonSettings]):
     """Follows the brand's hashtags on each instance, oldest unseen page first."""
 
     name: ClassVar[str] = "mastodon"
@@ -178,11 +178,9 @@ class MastodonSource(Source):
     )
 
     def __init__(
-        self, settings: SourceSettings, clock: Callable[[], datetime] | None = None
+        self, settings: MastodonSettings, clock: Callable[[], datetime] | None = None
     ) -> None:
         super().__init__(settings)
-        assert isinstance(settings, MastodonSettings)
-        self.mastodon = settings
         self.clock = clock or utcnow
         self._clients: dict[str, Any] = {}
         self._pages_in_run = 0
@@ -194,12 +192,12 @@ class MastodonSource(Source):
                 from mastodon import Mastodon
             except ImportError as exc:
                 raise SourceError(PACKAGE_HINT) from exc
-            token = self.mastodon.token
+            token = self.settings.token
             self._clients[instance] = Mastodon(
                 api_base_url=instance,
                 access_token=token.get_secret_value() if token else None,
                 ratelimit_method="throw",
-                request_timeout=self.mastodon.timeout_seconds,
+                request_timeout=self.settings.timeout_seconds,
                 version_check_mode="none",
                 user_agent="pulso",
             )
@@ -211,9 +209,9 @@ class MastodonSource(Source):
         mentions: list[Mention] = []
         more = False
         failures: list[SourceError] = []
-        for instance in self.mastodon.instances:
+        for instance in self.settings.instances:
             seen = state.setdefault(instance, {})
-            for tag in _stream_keys(self.mastodon, query):
+            for tag in _stream_keys(self.settings, query):
                 start = seen.get(tag) or status_id_at(self.clock() - self._lookback())
                 try:
                     page = self._page(instance, tag, start)
@@ -225,20 +223,20 @@ class MastodonSource(Source):
                 mentions.extend(
                     to_mentions(page, status_to_mention, logger, SKIPPED, "id", query.languages)
                 )
-                more = more or len(page) >= self.mastodon.page_size
-        if failures and len(failures) == _streams(self.mastodon, query):
+                more = more or len(page) >= self.settings.page_size
+        if failures and len(failures) == _streams(self.settings, query):
             self._pages_in_run = 0
             raise next((f for f in failures if isinstance(f, RateLimited)), failures[0])
         for failure in failures:
             logger.warning("mastodon: one stream failed, the others went on: %s", failure)
         self._pages_in_run = self._pages_in_run + 1 if more else 0
-        if self._pages_in_run >= self.mastodon.max_pages:
+        if self._pages_in_run >= self.settings.max_pages:
             self._pages_in_run, more = 0, False  # the rest waits for the next tick
         logger.info("mastodon: %d statuses for %s", len(mentions), query.brand)
         return Batch(mentions=mentions, cursor=json.dumps(state, sort_keys=True), more=more)
 
     def _lookback(self) -> timedelta:
-        return timedelta(hours=self.mastodon.lookback_hours)
+        return timedelta(hours=self.settings.lookback_hours)
 
     def _page(self, instance: str, tag: str, since: str | None) -> list[Any]:
         term = tag.removeprefix(SEARCH)
@@ -247,7 +245,7 @@ class MastodonSource(Source):
             f"search {term!r}" if searching else f"#{tag}"
         )
         client = self.client(instance)
-        size = self.mastodon.page_size
+        size = self.settings.page_size
 
         def call() -> list[Any]:
             # min_id pages forward from the saved id: no gap even after a burst.
@@ -263,7 +261,7 @@ class MastodonSource(Source):
                 return list(found.get("statuses") or [])
             return list(
                 client.timeline_hashtag(
-                    tag, min_id=since, limit=size, local=self.mastodon.local_only
+                    tag, min_id=since, limit=size, local=self.settings.local_only
                 )
             )
 

@@ -171,24 +171,22 @@ class _Gauge:
         return None
 
 
-class RedditSource(Source):
+class RedditSource(Source[RedditSettings]):
     """Newest posts matching the brand (search) and, optionally, new comments in subreddits."""
 
     name: ClassVar[str] = "reddit"
     Settings: ClassVar[type[SourceSettings]] = RedditSettings
     requires: ClassVar[Requirements] = (("praw", "praw", "praw"),)
 
-    def __init__(self, settings: SourceSettings) -> None:
+    def __init__(self, settings: RedditSettings) -> None:
         super().__init__(settings)
-        assert isinstance(settings, RedditSettings)
-        self.reddit_settings = settings
         self.sleep: Callable[[float], None] = time.sleep
         self._gauge = _Gauge()
         self._client: Any = None
 
     def streams(self) -> list[str]:
         """The streams a sweep goes through, in order."""
-        return ["posts", "comments"] if self.reddit_settings.comments else ["posts"]
+        return ["posts", "comments"] if self.settings.comments else ["posts"]
 
     def fetch(self, query: Query, cursor: str | None) -> Batch:
         """Fetch one page of the stream whose turn it is; `more` while a sweep goes on."""
@@ -212,7 +210,7 @@ class RedditSource(Source):
         return Batch(mentions=mentions, cursor=json.dumps(saved, sort_keys=True), more=more)
 
     def _request(self, turn: str, query: Query, after: str | None) -> tuple[str, dict[str, Any]]:
-        settings = self.reddit_settings
+        settings = self.settings
         subreddits = "+".join(settings.subreddits)
         params: dict[str, Any] = {"limit": settings.page_size}
         if after:
@@ -249,7 +247,7 @@ class RedditSource(Source):
         top = start.merge(items)
         after = listing.get("after")
         pages = state.pages + 1
-        if after and not reached_old and pages < self.reddit_settings.max_pages:
+        if after and not reached_old and pages < self.settings.max_pages:
             return mentions, replace(state, top=top, token=str(after), pages=pages), True
         if after and not reached_old:
             logger.warning(
@@ -285,7 +283,7 @@ class RedditSource(Source):
     def client(self) -> Any:
         """The praw client, built once (app-only OAuth, client credentials grant)."""
         if self._client is None:
-            self._client = _build_client(self.reddit_settings, self._gauge)
+            self._client = _build_client(self.settings, self._gauge)
         return self._client
 
 

@@ -62,22 +62,20 @@ def load_mentions(path: Path) -> list[Mention]:
     return mentions
 
 
-class ReplaySource(Source):
+class ReplaySource(Source[ReplaySettings]):
     """Emits the mentions of a file whose (shifted) time has come, resuming from a cursor."""
 
     name: ClassVar[str] = "replay"
     Settings: ClassVar[type[SourceSettings]] = ReplaySettings
 
-    def __init__(self, settings: SourceSettings) -> None:
+    def __init__(self, settings: ReplaySettings) -> None:
         super().__init__(settings)
-        assert isinstance(settings, ReplaySettings)
-        self.replay = settings
         self._mentions: list[Mention] | None = None
 
     def mentions(self) -> list[Mention]:
         """The file's mentions, loaded once."""
         if self._mentions is None:
-            self._mentions = load_mentions(resolve_path(self.replay.path))
+            self._mentions = load_mentions(resolve_path(self.settings.path))
         return self._mentions
 
     def fetch(self, query: Query, cursor: str | None, now: datetime | None = None) -> Batch:
@@ -87,7 +85,7 @@ class ReplaySource(Source):
         shift, offset = self._state(cursor, mentions, now)
         page: list[Mention] = []
         index = offset
-        while index < len(mentions) and len(page) < self.replay.page_size:
+        while index < len(mentions) and len(page) < self.settings.page_size:
             shifted = mentions[index].created_at + shift
             if shifted > now:
                 break
@@ -103,7 +101,7 @@ class ReplaySource(Source):
         if cursor:
             state = json.loads(cursor)
             return timedelta(seconds=int(state["shift_seconds"])), int(state["offset"])
-        if self.replay.align == "now" and mentions:
+        if self.settings.align == "now" and mentions:
             # Whole seconds, so that a restart reproduces exactly the same timestamps.
             return timedelta(seconds=int((now - mentions[-1].created_at).total_seconds())), 0
         return timedelta(0), 0

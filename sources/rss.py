@@ -156,7 +156,7 @@ class FeedState:
         return FeedState(newest, ids, undated, self.etag, self.modified)
 
 
-class RssSource(Source):
+class RssSource(Source[RssSettings]):
     """Polls each feed with a conditional GET and yields the entries not collected yet."""
 
     name: ClassVar[str] = "rss"
@@ -166,11 +166,6 @@ class RssSource(Source):
         ("feedparser", "feedparser", "feedparser"),
     )
 
-    def __init__(self, settings: SourceSettings) -> None:
-        super().__init__(settings)
-        assert isinstance(settings, RssSettings)
-        self.rss = settings
-
     def fetch(self, query: Query, cursor: str | None, now: datetime | None = None) -> Batch:
         """Fetch every feed once; a failing feed is logged and the others go on."""
         now = now or utcnow()
@@ -178,7 +173,8 @@ class RssSource(Source):
         states: dict[str, FeedState] = {}
         mentions: list[Mention] = []
         errors: list[SourceError] = []
-        urls = [url.replace("{query}", quote_plus(feed_query(query))) for url in self.rss.feeds]
+        terms = quote_plus(feed_query(query))
+        urls = [url.replace("{query}", terms) for url in self.settings.feeds]
         for url in urls:
             state = saved.get(url, FeedState())
             try:
@@ -205,7 +201,7 @@ class RssSource(Source):
             headers["If-None-Match"] = state.etag
         if state.modified:
             headers["If-Modified-Since"] = state.modified
-        timeout = self.rss.timeout_seconds
+        timeout = self.settings.timeout_seconds
         response = with_retries(lambda: http_get(url, what, timeout, headers=headers), what)
         if response.status_code == 304:
             logger.debug("%s: not modified", what)

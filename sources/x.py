@@ -214,7 +214,7 @@ def _transport(timeout: float, api_url: str) -> Any:
     return Transport()
 
 
-class XSource(Source):
+class XSource(Source[XSettings]):
     """Recent search (last 7 days) newest first, one page per fetch, within the read budget.
 
     Reads are paced over the month: by any moment at most `monthly_read_budget` times the
@@ -227,12 +227,8 @@ class XSource(Source):
     requires: ClassVar[Requirements] = (("tweepy", "tweepy", "tweepy"),)
     lookback_setting: ClassVar[str | None] = "backfill_hours"
 
-    def __init__(
-        self, settings: SourceSettings, clock: Callable[[], datetime] | None = None
-    ) -> None:
+    def __init__(self, settings: XSettings, clock: Callable[[], datetime] | None = None) -> None:
         super().__init__(settings)
-        assert isinstance(settings, XSettings)
-        self.x = settings
         self.clock = clock or utcnow
         self._client: Any = None
         self._state = XCursor()
@@ -247,9 +243,9 @@ class XSource(Source):
             except ImportError as exc:
                 raise SourceError("x: the tweepy package is missing: pip install tweepy") from exc
             client = tweepy.Client(
-                bearer_token=self.x.bearer_token.get_secret_value(), return_type=dict
+                bearer_token=self.settings.bearer_token.get_secret_value(), return_type=dict
             )
-            transport = _transport(self.x.timeout_seconds, self.x.api_url)
+            transport = _transport(self.settings.timeout_seconds, self.settings.api_url)
             client.session.mount("https://", transport)
             client.session.mount("http://", transport)
             self._client = client
@@ -261,7 +257,7 @@ class XSource(Source):
         state = XCursor.load(cursor, now) if cursor is not None else self._state
         if state.month != now.strftime("%Y-%m"):
             state = XCursor(month=now.strftime("%Y-%m"))
-        budget = self.x.monthly_read_budget
+        budget = self.settings.monthly_read_budget
         return {
             "month": state.month,
             "reads": state.reads,
@@ -284,9 +280,9 @@ class XSource(Source):
 
     def _allowance(self, reads: int, now: datetime) -> int:
         start, end = _month_bounds(now)
-        elapsed = (now - start).total_seconds() + self.x.interval_seconds
+        elapsed = (now - start).total_seconds() + self.settings.interval_seconds
         share = min(1.0, elapsed / (end - start).total_seconds())
-        budget = self.x.monthly_read_budget
+        budget = self.settings.monthly_read_budget
         return max(0, min(budget, math.floor(budget * share)) - reads)
 
     def fetch(self, query: Query, cursor: str | None) -> Batch:
@@ -299,7 +295,7 @@ class XSource(Source):
             logger.info("x: the query for %s changed; restarting the sweep", query.brand)
             state = replace(state, sweep=Sweep(since=state.sweep.since), start=None)
         self._state = state
-        allowance = min(self.x.page_size, self._allowance(state.reads, now))
+        allowance = min(self.settings.page_size, self._allowance(state.reads, now))
         if allowance < MIN_RESULTS:
             self._skip(state)
             self._pages = 0
@@ -322,16 +318,17 @@ class XSource(Source):
         logger.info(
             "x: %d posts for %s (%d read this month)", len(mentions), query.brand, state.reads
         )
-        if not more or self._pages >= self.x.max_pages:
+        if not more or self._pages >= self.settings.max_pages:
             more, self._pages = False, 0
         return Batch(mentions=mentions, cursor=state.dump(), more=more)
 
     def _query_text(self, query: Query) -> str:
-        text = build_query(query, self.x.include_reposts)
-        if len(text) > self.x.max_query_length:
+        text = build_query(query, self.settings.include_reposts)
+        if len(text) > self.settings.max_query_length:
             raise SourceError(
                 f"x: the query for {query.brand} is {len(text)} characters, over "
-                f"max_query_length {self.x.max_query_length}: use fewer keywords or exclusions"
+                f"max_query_length {self.settings.max_query_length}: "
+                "use fewer keywords or exclusions"
             )
         return text
 
@@ -349,7 +346,7 @@ class XSource(Source):
             params["since_id"] = state.sweep.since
         else:
             if start is None:
-                start = (now - timedelta(hours=self.x.backfill_hours)).strftime(
+                start = (now - timedelta(hours=self.settings.backfill_hours)).strftime(
                     "%Y-%m-%dT%H:%M:%SZ"
                 )
             params["start_time"] = start
@@ -358,14 +355,14 @@ class XSource(Source):
         return params, start
 
     def _skip(self, state: XCursor) -> None:
-        if state.reads < self.x.monthly_read_budget:
+        if state.reads < self.settings.monthly_read_budget:
             logger.debug("x: read budget paced out for now (%d read this month)", state.reads)
         elif self._warned != state.month:
             self._warned = state.month
             logger.warning(
                 "x: the monthly read budget of %d posts is spent; X collection stops until "
                 "next month (raise sources.x.monthly_read_budget to read more)",
-                self.x.monthly_read_budget,
+                self.settings.monthly_read_budget,
             )
 
     def _search(self, text: str, params: dict[str, Any]) -> object:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import pytest
 
 from monitor.kernel.records import Batch, Mention, utcnow
-from sources.base import Query, Source
+from sources.base import Query, Source, SourceSettings
 from sources.bluesky import BlueskySettings, BlueskySource
 from sources.hackernews import HackerNewsSettings, HackerNewsSource
 from sources.mastodon import MastodonSettings, MastodonSource
@@ -88,18 +88,20 @@ class Harness(abc.ABC):
         """Make the next `times` requests fail: ratelimit, server_error, timeout, malformed."""
 
     @abc.abstractmethod
-    def source(self) -> Source:
+    def source(self) -> Source[SourceSettings]:
         """A new, configured Source instance (small pages, tiny timeout)."""
 
     @abc.abstractmethod
     def external_id(self, post_id: str) -> str:
         """The Mention.external_id the platform gives the post `post_id`."""
 
-    def fetch(self, source: Source, cursor: str | None) -> Batch:
+    def fetch(self, source: Source[SourceSettings], cursor: str | None) -> Batch:
         """One fetch, the way the pipeline calls it."""
         return source.fetch(QUERY, cursor)
 
-    def drain(self, source: Source, cursor: str | None) -> tuple[list[Mention], str | None, int]:
+    def drain(
+        self, source: Source[SourceSettings], cursor: str | None
+    ) -> tuple[list[Mention], str | None, int]:
         """Fetch until `more` is False: the mentions, the last cursor and the fetch count."""
         mentions: list[Mention] = []
         for count in range(1, MAX_FETCHES + 1):
@@ -154,7 +156,7 @@ class XHarness(Harness):
         else:
             self.fake.fail_next("raw", b'{"data": [', times=times)
 
-    def source(self) -> Source:
+    def source(self) -> Source[SourceSettings]:
         settings = XSettings.model_validate(
             # A huge budget: the monthly pacing must not empty a fetch early in a month.
             {"page_size": 10, "timeout_seconds": TIMEOUT, "monthly_read_budget": 10**9}
@@ -194,7 +196,7 @@ class RedditHarness(Harness):
         self.fake.delay = SLOW
         self.fake.fail(*[names[kind]] * times)
 
-    def source(self) -> Source:
+    def source(self) -> Source[SourceSettings]:
         url = self.fake.base_url
         settings = RedditSettings.model_validate(
             {"oauth_url": url, "reddit_url": url, "page_size": 2, "timeout_seconds": TIMEOUT}
@@ -237,7 +239,7 @@ class MastodonHarness(Harness):
         else:
             self.fake.fail("garbage", times=times)
 
-    def source(self) -> Source:
+    def source(self) -> Source[SourceSettings]:
         return MastodonSource(
             MastodonSettings(instances=(self.fake.base_url,), page_size=2, timeout_seconds=TIMEOUT)
         )
@@ -279,7 +281,7 @@ class BlueskyHarness(Harness):
         else:
             self.fake.fail("garbage", times=times)
 
-    def source(self) -> Source:
+    def source(self) -> Source[SourceSettings]:
         settings = BlueskySettings.model_validate(
             {"service_url": self.fake.base_url, "page_size": 2, "timeout_seconds": TIMEOUT}
         )
@@ -314,13 +316,13 @@ class HackerNewsHarness(Harness):
         names.update(timeout="timeout", malformed="malformed")
         self.fake.fail_next(names[kind], times=times, retry_after="42", delay=SLOW)
 
-    def source(self) -> Source:
+    def source(self) -> Source[SourceSettings]:
         settings = HackerNewsSettings(
             api_url=self.fake.base_url, hits_per_page=2, timeout_seconds=TIMEOUT
         )
         return HackerNewsSource(settings)
 
-    def fetch(self, source: Source, cursor: str | None) -> Batch:
+    def fetch(self, source: Source[SourceSettings], cursor: str | None) -> Batch:
         assert isinstance(source, HackerNewsSource)
         return source.fetch(QUERY, cursor, now=utcnow())
 
@@ -360,11 +362,11 @@ class RssHarness(Harness):
         names.update(timeout="timeout", malformed="malformed")
         self.fake.fail_next(names[kind], times=times, retry_after="42", delay=SLOW)
 
-    def source(self) -> Source:
+    def source(self) -> Source[SourceSettings]:
         settings = RssSettings(feeds=(self.fake.url(self.PATH),), timeout_seconds=TIMEOUT)
         return RssSource(settings)
 
-    def fetch(self, source: Source, cursor: str | None) -> Batch:
+    def fetch(self, source: Source[SourceSettings], cursor: str | None) -> Batch:
         assert isinstance(source, RssSource)
         return source.fetch(QUERY, cursor, now=utcnow())
 

@@ -61,9 +61,8 @@ def test_transient_failures_keep_the_alert_queued_then_deliver_once(
 ) -> None:
     slack_env.timeout_sleep = 2.5
     slack_env.fail_next("chat.postMessage", kind, times=2, retry_after=120)
-    runtime.outbox.notifiers["slack"].slack = runtime.outbox.notifiers["slack"].slack.model_copy(  # type: ignore[attr-defined]
-        update={"timeout_seconds": 1}
-    )
+    slack = runtime.outbox.notifiers["slack"]
+    slack.settings = slack.settings.model_copy(update={"timeout_seconds": 1})
     clock = _cycle_with_clock(runtime)
     (row,) = _slack_rows(runtime)
     # A 429 is a refusal; after a 500 or a timeout Slack may have posted: look first.

@@ -141,7 +141,7 @@ def test_a_crash_before_the_post_left_posts_it_once(
 def test_a_timeout_after_slack_posted_is_found_not_reposted(harness: Harness) -> None:
     harness.fake.timeout_sleep = 2.0
     harness.fake.fail_next("chat.postMessage", "timeout")
-    slack = harness.notifier.slack.model_copy(update={"timeout_seconds": 1})
+    slack = harness.notifier.settings.model_copy(update={"timeout_seconds": 1})
     harness.outbox.notifiers["slack"] = SlackNotifier(slack)  # type: ignore[index]
     harness.queue(make_event())
     harness.deliver()

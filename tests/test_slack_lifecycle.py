@@ -105,7 +105,7 @@ class Harness:
         """A new process: a fresh notifier (no cached channel ids), a fresh outbox."""
         self.outbox = Outbox(
             sessions=self.sessions,
-            notifiers={"slack": SlackNotifier(self.notifier.slack)},
+            notifiers={"slack": SlackNotifier(self.notifier.settings)},
             clock=self.clock,
         )
 

@@ -21,7 +21,7 @@ from sources.base import Query, RateLimited, Source, SourceError, SourceSettings
 from tests.helpers import END, mention, write_config, write_jsonl
 
 
-class Scripted(Source):
+class Scripted(Source[SourceSettings]):
     """A source that answers what the test scripts: an error, or one mention."""
 
     name: ClassVar[str] = "replay"

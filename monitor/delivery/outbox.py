@@ -28,7 +28,13 @@ from monitor.kernel.events import AlertEvent
 from monitor.kernel.records import utcnow
 from monitor.storage.outbox import PENDING, POSTED, SENDING, SENT, UNFINISHED
 from monitor.storage.schema import OutboxRow
-from notifiers.base import Notifier, NotifierError, PermanentError, RetryableError
+from notifiers.base import (
+    Notifier,
+    NotifierError,
+    NotifierSettings,
+    PermanentError,
+    RetryableError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +56,7 @@ class Outbox:
     """Drains due outbox rows into notifiers; remembers each notifier's last error."""
 
     sessions: sessionmaker[Session]
-    notifiers: Mapping[str, Notifier]
+    notifiers: Mapping[str, Notifier[NotifierSettings]]
     clock: Callable[[], datetime] = utcnow
     health: dict[str, str] = field(default_factory=dict)
 
@@ -162,7 +168,7 @@ class Outbox:
     def _send_once(
         self,
         session: Session,
-        notifier: Notifier,
+        notifier: Notifier[NotifierSettings],
         row: OutboxRow,
         event: AlertEvent,
         thread_ref: str | None,
