@@ -12,6 +12,7 @@ from monitor.delivery.outbox import DeliveryReport
 from monitor.detection.lifecycle import detect_brand
 from monitor.detection.source_alerts import check_sources
 from monitor.kernel.events import AlertEvent
+from monitor.kernel.records import Mention
 from monitor.runtime import Runtime
 from monitor.storage.health import record_failure, record_success, waiting_until
 from monitor.storage.mentions import load_cursor, save_cursor, store_mentions, stored_keys
@@ -32,12 +33,18 @@ class CollectReport:
     pages: int = 0
 
 
+# Told the report so far after each page (progress); handed the ids of new mentions
+# stored pending (scaled mode scores them on other workers).
+OnPage = Callable[[CollectReport], object]
+DeferScoring = Callable[[list[int]], object]
+
+
 def collect(
     rt: Runtime,
     brand_id: str,
     source_name: str,
-    on_page: Callable[[CollectReport], object] | None = None,
-    defer_scoring: Callable[[list[int]], object] | None = None,
+    on_page: OnPage | None = None,
+    defer_scoring: DeferScoring | None = None,
 ) -> CollectReport:
     """Collect one (brand, source), keeping its health; a SourceError is recorded and raised.
 
@@ -73,61 +80,67 @@ def collect(
 
 
 def _collect(
-    rt: Runtime,
-    brand_id: str,
-    source_name: str,
-    on_page: Callable[[CollectReport], object] | None = None,
-    defer_scoring: Callable[[list[int]], object] | None = None,
+    rt: Runtime, brand_id: str, source: str, on_page: OnPage | None, defer: DeferScoring | None
 ) -> CollectReport:
     """Fetch new mentions page by page; each page is stored with its cursor, atomically."""
     brand = rt.brand(brand_id)
-    source = rt.sources[(brand_id, source_name)]
+    platform = rt.sources[(brand_id, source)]
     query = Query(brand.id, brand.keywords, brand.exclusions, brand.languages)
     report = CollectReport()
     with rt.sessions() as session:
-        cursor = load_cursor(session, brand_id, source_name)
+        cursor = load_cursor(session, brand_id, source)
     more = True
     while more and report.pages < MAX_PAGES:
-        batch = source.fetch(query, cursor)
+        batch = platform.fetch(query, cursor)
         report.pages += 1
-        mentions = rt.matchers[brand_id].select(batch.mentions)
-        mentions = rt.privacy.apply(mentions)
+        mentions = rt.privacy.apply(rt.matchers[brand_id].select(batch.mentions))
         report.fetched += len(batch.mentions)
         report.matched += len(mentions)
-        with rt.sessions() as session:
-            known = stored_keys(session, mentions)
-        fresh = [m for m in mentions if m.key not in known]
-        # Score outside the write transaction: a slow model must not hold the database.
-        sentiments = (
-            None
-            if defer_scoring
-            else dict(
-                zip((m.key for m in fresh), rt.scorer.score([m.text for m in fresh]), strict=True)
-            )
-        )
-        tags = rt.tagger.tag_many([m.text for m in fresh]) if rt.tagger else []
-        touchpoints = dict(zip((m.key for m in fresh), tags, strict=False))
-        new_ids: list[int] = []
-        with rt.sessions.begin() as session:
-            stored = store_mentions(session, brand_id, mentions, sentiments, touchpoints, new_ids)
-            if batch.cursor is not None:
-                save_cursor(session, brand_id, source_name, batch.cursor)
-        report.stored += stored
-        telemetry.MENTIONS_COLLECTED.labels(brand_id, source_name).inc(stored)
-        if defer_scoring and new_ids:
-            defer_scoring(new_ids)
+        new_ids = _store_page(rt, brand_id, source, mentions, batch.cursor, report, defer)
+        if defer and new_ids:
+            defer(new_ids)
         cursor, more = batch.cursor, batch.more
         if on_page is not None:
             on_page(report)
     logger.info(
         "collected %s/%s: %d fetched, %d about the brand, %d new",
         brand_id,
-        source_name,
+        source,
         report.fetched,
         report.matched,
         report.stored,
     )
     return report
+
+
+def _store_page(
+    rt: Runtime,
+    brand_id: str,
+    source: str,
+    mentions: list[Mention],
+    cursor: str | None,
+    report: CollectReport,
+    defer: DeferScoring | None,
+) -> list[int]:
+    """Score and tag the page's new mentions, store them with the cursor; their new ids."""
+    with rt.sessions() as session:
+        known = stored_keys(session, mentions)
+    fresh = [m for m in mentions if m.key not in known]
+    # Score outside the write transaction: a slow model must not hold the database.
+    sentiments = None
+    if defer is None:
+        scores = rt.scorer.score([m.text for m in fresh])
+        sentiments = dict(zip((m.key for m in fresh), scores, strict=True))
+    tags = rt.tagger.tag_many([m.text for m in fresh]) if rt.tagger else []
+    touchpoints = dict(zip((m.key for m in fresh), tags, strict=False))
+    new_ids: list[int] = []
+    with rt.sessions.begin() as session:
+        stored = store_mentions(session, brand_id, mentions, sentiments, touchpoints, new_ids)
+        if cursor is not None:
+            save_cursor(session, brand_id, source, cursor)
+    report.stored += stored
+    telemetry.MENTIONS_COLLECTED.labels(brand_id, source).inc(stored)
+    return new_ids
 
 
 def detect(rt: Runtime, brand_id: str) -> list[AlertEvent]:

@@ -56,18 +56,14 @@ def open_alerts(
     return found
 
 
+# The record's fields are the row's columns, by the same names.
+_COLUMNS = tuple(name for name in AlertRecord.__dataclass_fields__ if name != "details")
+_CHANGING = tuple(name for name in _COLUMNS if name not in ("id", "rule"))
+
+
 def _record(row: AlertRow) -> AlertRecord:
-    return AlertRecord(
-        id=row.id,
-        rule=row.rule,
-        status=row.status,
-        severity=row.severity,
-        started_at=row.started_at,
-        last_firing_at=row.last_firing_at,
-        resolved_at=row.resolved_at,
-        peak_negative=row.peak_negative,
-        details=dict(row.details or {}),
-    )
+    columns = {name: getattr(row, name) for name in _COLUMNS}
+    return AlertRecord(**columns, details=dict(row.details or {}))
 
 
 def save_alert(session: Session, brand: str, alert: AlertRecord) -> AlertRecord:
@@ -77,9 +73,8 @@ def save_alert(session: Session, brand: str, alert: AlertRecord) -> AlertRecord:
         session.add(row)
     else:
         row = session.get_one(AlertRow, alert.id)
-    row.status, row.severity = alert.status, alert.severity
-    row.started_at, row.last_firing_at = alert.started_at, alert.last_firing_at
-    row.resolved_at, row.peak_negative = alert.resolved_at, alert.peak_negative
+    for name in _CHANGING:
+        setattr(row, name, getattr(alert, name))
     row.details = alert.details
     session.flush()
     return replace(alert, id=row.id)

@@ -149,7 +149,21 @@ class SourceHealthRow(Base):
     retry_at: Mapped[datetime | None]
 
 
-class DigestRow(Base):
+class Queued:
+    """The columns of a row waiting for delivery, shared by both outboxes (alerts, digests).
+
+    Pending until delivered; each failed try counts in `attempts`, keeps `last_error` and
+    sets `next_attempt_at` by the delivery room's retry policy.
+    """
+
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class DigestRow(Queued, Base):
     """A weekly digest of one brand for one audience (key): pending until mailed, then sent."""
 
     __tablename__ = "digests"
@@ -164,11 +178,6 @@ class DigestRow(Base):
     digest_key: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(16))
     recipients: Mapped[list[str]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime]
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
 
 
@@ -201,7 +210,7 @@ class AlertRow(Base):
     details: Mapped[dict[str, Any]]
 
 
-class OutboxRow(Base):
+class OutboxRow(Queued, Base):
     """An event waiting for (or done with) delivery to one notifier."""
 
     __tablename__ = "outbox"
@@ -213,10 +222,5 @@ class OutboxRow(Base):
     alert_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("alerts.id"))
     event: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime]
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     delivery_ref: Mapped[str | None] = mapped_column(String(200))
