@@ -1,9 +1,9 @@
 """Time one detection tick (every brand, both rules) on a SQLite database like the daemon's.
 
 Builds a throwaway database with N brands and 29 days of mentions each (a few per hour,
-with a daily rhythm), then runs `monitor.detection.lifecycle.detect_brand` for every brand at one
-moment, twice: the first tick reads each brand's full history, the next ones only the
-latest buckets (the rest is cached).
+with a daily rhythm), then runs `monitor.detection.lifecycle.detect_brand` for every brand
+at three moments a minute apart; each tick reads every brand's 29 days of buckets again
+(nothing is cached between ticks).
 
     python benchmarks/detection_tick.py [--brands 1000] [--per-hour 4]
 """
