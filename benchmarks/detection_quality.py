@@ -89,11 +89,14 @@ class Tally:
     happy_hit: int = 0
     happy_spikes: int = 0
     brand_weeks: float = 0.0
+    size_delays: dict[float, list[float]] = field(default_factory=lambda: {s: [] for s in SIZES})
+    target_size: float = 2.0  # the recall target is about bursts this big or bigger ...
+    target_recall: float = 0.9  # ... lasting at least 1 h, and asks this much
 
 
-def is_target(size: float, duration: str) -> bool:
-    """The bursts the recall target is about: at least +2x, lasting at least 1 h."""
-    return size >= 2 and DURATIONS[duration] >= 60
+def is_target(size: float, duration: str, min_size: float = 2.0) -> bool:
+    """The bursts the recall target is about: at least +2x (`min_size`), lasting >= 1 h."""
+    return size >= min_size and DURATIONS[duration] >= 60
 
 
 def score_brand(brand: SyntheticBrand, alerts: Sequence[AlertLike], tally: Tally) -> None:
@@ -127,8 +130,10 @@ def score_brand(brand: SyntheticBrand, alerts: Sequence[AlertLike], tally: Tally
         found = k in first_fired
         if found:
             tally.detected[cell] = tally.detected.get(cell, 0) + 1
-            tally.delays[b.duration].append((first_fired[k] - b.start) / timedelta(minutes=1))
-        if is_target(b.size, b.duration):
+            delay = (first_fired[k] - b.start) / timedelta(minutes=1)
+            tally.delays[b.duration].append(delay)
+            tally.size_delays.setdefault(b.size, []).append(delay)
+        if is_target(b.size, b.duration, tally.target_size):
             tally.target_by_tier[tier][0] += found
             tally.target_by_tier[tier][1] += 1
             if not b.floored:
@@ -169,8 +174,8 @@ def print_recall(tally: Tally) -> None:
     total = sum(n for _, n in tally.target_by_tier)
     recall = found / total if total else 0.0
     print(
-        f"recall, >= +2x lasting >= 1 h: {recall:.2f} ({found}/{total})"
-        f"   target >= 0.90: {_verdict(recall >= 0.9)}"
+        f"recall, >= +{tally.target_size:g}x lasting >= 1 h: {recall:.2f} ({found}/{total})"
+        f"   target >= {tally.target_recall:.2f}: {_verdict(recall >= tally.target_recall)}"
     )
     tiers = []
     for (low, high), (f, n) in zip(TIERS, tally.target_by_tier, strict=True):
@@ -188,8 +193,8 @@ def print_recall(tally: Tally) -> None:
     print(f"bursts raised to the floor (small brands, night), by duration: {floored}")
 
 
-def print_alerts(tally: Tally, metric: str) -> None:
-    """False alerts, alerts during happy spikes, delays."""
+def print_alerts(tally: Tally, metric: str, spikes: str = "happy spikes") -> None:
+    """False alerts, alerts during happy spikes (or what `spikes` names), delays."""
     rate = tally.false_alerts / tally.brand_weeks if tally.brand_weeks else 0.0
     print(
         f"false alerts per brand-week: {rate:.2f} ({tally.false_alerts} in "
@@ -198,8 +203,8 @@ def print_alerts(tally: Tally, metric: str) -> None:
     )
     target = f"   target 0: {_verdict(tally.happy_alerts == 0)}" if metric == "negative" else ""
     print(
-        f"alerts during happy spikes: {tally.happy_alerts} "
-        f"({tally.happy_hit} of {tally.happy_spikes} spikes){target}"
+        f"alerts during {spikes}: {tally.happy_alerts} "
+        f"({tally.happy_hit} of {tally.happy_spikes} {spikes.split()[-1]}){target}"
     )
     delays = [d for values in tally.delays.values() for d in values]
     if not delays:

@@ -138,7 +138,7 @@ def _day_effects(rng: np.random.Generator, days: int) -> Floats:
     return effects
 
 
-def _share_walk(rng: np.random.Generator, count: int) -> Floats:
+def share_walk(rng: np.random.Generator, count: int) -> Floats:
     """The usual negative share: a slow random walk bounded by SHARE_BOUNDS."""
     weekly_drift = rng.uniform(0.03, 0.06)
     steps = rng.normal(0, weekly_drift / math.sqrt(PER_WEEK), count)
@@ -146,23 +146,38 @@ def _share_walk(rng: np.random.Generator, count: int) -> Floats:
     return _reflect(start + np.cumsum(steps), *SHARE_BOUNDS)
 
 
-def _place_bursts(
+def place_bursts(
     rng: np.random.Generator,
     first: int,
-    weeks: int,
+    weeks: float,
     per_week: int,
     specs: Sequence[tuple[float, str]] | None,
+    avoid: Sequence[tuple[int, int]] = (),
 ) -> list[tuple[int, int, float, str]]:
-    """(start, length, size, label) per slot; slots keep bursts >= BURST_GAP apart."""
+    """(start, length, size, label) per slot; slots keep bursts >= BURST_GAP apart.
+
+    A burst keeps HAPPY_CLEARANCE buckets away from each [start, end) of `avoid`; a
+    slot with no room for that is left empty.
+    """
     slot = PER_WEEK // per_week
-    slots = weeks * per_week
+    slots = int(weeks * per_week)
     if specs is None:
         specs = [(float(rng.choice(SIZES)), str(rng.choice(list(DURATIONS)))) for _ in range(slots)]
     placed = []
     for n, (size, label) in enumerate(specs[:slots]):
         length = DURATIONS[label] // BUCKET_MINUTES
         begin = first + n * slot
-        at = int(rng.integers(begin, begin + slot - BURST_GAP - length + 1))
+        stop = begin + slot - BURST_GAP - length + 1
+        starts = np.arange(begin, stop)
+        free = np.ones(len(starts), dtype=bool)
+        for a, b in avoid:
+            free &= (starts + length + HAPPY_CLEARANCE <= a) | (b + HAPPY_CLEARANCE <= starts)
+        if free.all():
+            at = int(rng.integers(begin, stop))
+        elif free.any():
+            at = int(rng.choice(starts[free]))
+        else:
+            continue
         placed.append((at, length, size, label))
     return placed
 
@@ -210,7 +225,7 @@ def _apply_happy(
     return spikes
 
 
-def _inject_bursts(
+def inject_bursts(
     rng: np.random.Generator,
     placed: list[tuple[int, int, float, str]],
     usual_negative: Floats,
@@ -261,7 +276,7 @@ def generate_brand(
     holiday_factor = np.ones(days)
     holiday_days = rng.choice(days, size=min(days, round(holidays_per_week * weeks)), replace=False)
     holiday_factor[holiday_days] = rng.uniform(0.4, 0.6, len(holiday_days))
-    share = _share_walk(rng, count)
+    share = share_walk(rng, count)
     usual_total = peak_per_hour / 12 * shape * holiday_factor[day_index]
     usual_negative = usual_total * share
     dispersion = rng.uniform(3.0, 10.0)
@@ -271,14 +286,14 @@ def generate_brand(
     bucket_share = rng.beta(share * concentration, (1 - share) * concentration)
 
     first = warmup_weeks * PER_WEEK
-    placed = _place_bursts(rng, first, weeks - warmup_weeks, bursts_per_week, bursts)
+    placed = place_bursts(rng, first, weeks - warmup_weeks, bursts_per_week, bursts)
     busy = [(s, s + n + 6) for s, n, _, _ in placed]  # the 30 minutes after count as busy
     happy = _place_happy(rng, usual_total, round(happy_per_week * weeks), busy)
     stamps = _timestamps(start, count)
     happy_truth = _apply_happy(rng, happy, rate, bucket_share, stamps)
     total = rng.poisson(rate)
     negative = rng.binomial(total, bucket_share)
-    burst_truth = _inject_bursts(rng, placed, usual_negative, total, negative, stamps)
+    burst_truth = inject_bursts(rng, placed, usual_negative, total, negative, stamps)
     rows: list[Row] = [
         (stamp, int(t), int(n)) for stamp, t, n in zip(stamps, total, negative, strict=True)
     ]
