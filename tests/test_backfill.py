@@ -56,11 +56,13 @@ def test_backfill_reaches_back_and_a_second_run_adds_nothing(
         assert main(args) == 0
         err = capsys.readouterr().err
         assert "backfilled acme/hackernews since" in err
+        assert "acme: 0 historical incidents since" in err  # two posts a day: no burst
         expected = {str(i) for i in range(20) if NOW - i * 43_200 - 60 >= NOW - 8 * 86_400}
         assert set(stored(tmp_path)) >= {str(i) for i in range(14)}
         assert set(stored(tmp_path)) <= expected
-        assert main(args) == 0  # again: everything is there already, nothing twice
-        assert "0 new mentions" in capsys.readouterr().err
+        assert main([*args, "--no-history"]) == 0  # again: everything is there already
+        err = capsys.readouterr().err
+        assert "0 new mentions" in err and "historical" not in err
         assert len(stored(tmp_path)) == len(set(stored(tmp_path)))
 
 
@@ -76,3 +78,34 @@ def test_backfill_says_what_cannot_be_done(
         assert "searches back 720 hours at most" in capsys.readouterr().err
         assert main([*base, "hackernews", "--since", "last week"]) == 2
         assert "is not a date" in capsys.readouterr().err
+
+
+def test_backfill_finds_the_past_burst_as_one_historical_incident(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quarter = NOW // 900 * 900
+    with FakeHN() as fake:
+        # Three days of a post every quarter hour, and a burst of complaints a day ago.
+        fake.add(*(story(i, quarter - i * 900 - 60, f"acme news {i}") for i in range(288)))
+        burst = quarter - 86_400
+        fake.add(
+            *(
+                story(1000 + k, burst + k * 20, f"acme lost my parcel again, awful service {k}")
+                for k in range(40)
+            )
+        )
+        path = config(tmp_path, fake, {"hits_per_page": 100, "max_pages": 10})
+        since = datetime.fromtimestamp(quarter - 3 * 86_400, UTC).strftime("%Y-%m-%d %H:%M")
+        args = ["backfill", "--config", str(path), "--source", "hackernews", "--since", since]
+        assert main(args) == 0
+        assert "acme: 1 historical incident since" in capsys.readouterr().err
+        assert main(args) == 0  # again: the same one, not a second
+        assert "acme: 1 historical incident since" in capsys.readouterr().err
+    with sqlite3.connect(tmp_path / "db.sqlite") as db:
+        alerts = db.execute("SELECT rule, historical, started_at FROM alerts").fetchall()
+        assert db.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+    assert len(alerts) == 1 and alerts[0][:2] == ("negative_spike", 1)
+    started = datetime.fromisoformat(alerts[0][2]).replace(tzinfo=UTC)
+    # It starts with its firing 15-minute window, which holds the burst's start.
+    at = datetime.fromtimestamp(burst, UTC)
+    assert at - timedelta(minutes=10) <= started <= at

@@ -56,3 +56,19 @@ def test_a_database_of_the_previous_release_upgrades_with_its_data(engine: Engin
         assert str(scored_at).startswith("2026-11-20 10:01:00")
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     migrate(engine)  # and again: nothing to do, nothing breaks
+
+
+def test_incidents_of_0006_upgrade_as_live_ones(engine: Engine) -> None:
+    _upgrade(engine, "0006")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO alerts (brand, rule, status, severity, started_at, last_firing_at,"
+                " peak_negative, details) VALUES ('acme', 'negative_spike', 'firing', 'warning',"
+                " '2026-11-20 10:00:00', '2026-11-20 10:05:00', 12, '{}')"
+            )
+        )
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT historical FROM alerts")).scalar_one() in (False, 0)
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []

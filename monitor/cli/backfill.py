@@ -2,7 +2,9 @@
 
 The source's first sweep is stretched back to `--since` and run to the end; each page
 is stored with its cursor as usual, so an interrupted backfill resumes where it stopped
-when run again, and posts already stored are not stored twice.
+when run again, and posts already stored are not stored twice. Then the brand's
+incidents of the span are computed from its stored counts and kept as historical
+(`detection.history`): never notified, replaced when the backfill runs again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime
 from typing import TextIO
 
 from monitor import pipeline
+from monitor.detection.history import record_history
 from monitor.kernel.records import utcnow
 from monitor.runtime import Runtime
 from monitor.storage.schema import CursorRow
@@ -29,6 +32,7 @@ def run_backfill(
     since: datetime,
     brand: str | None = None,
     err: TextIO | None = None,
+    history: bool = True,
 ) -> int:
     """Backfill `source_name` for `brand` (or every brand that enables it); exit status."""
     err = err or sys.stderr
@@ -56,7 +60,19 @@ def run_backfill(
             f"backfilled {brand_id}/{source_name} since {since:%Y-%m-%d %H:%M} UTC: "
             f"{totals['fetched']:,} fetched, {totals['stored']:,} new mentions\n"
         )
+        if history:
+            _record_history(rt, brand_id, since, now, err)
     return 0
+
+
+def _record_history(rt: Runtime, brand: str, since: datetime, now: datetime, err: TextIO) -> None:
+    """The brand's incidents of [since, now), kept as historical; say how many."""
+    with rt.sessions.begin() as session:
+        found = record_history(session, rt.brand(brand), rt.detectors[brand], since, now)
+    err.write(
+        f"{brand}: {len(found)} historical incident{'s' if len(found) != 1 else ''} "
+        f"since {since:%Y-%m-%d %H:%M} UTC (never notified)\n"
+    )
 
 
 def _restart_sweep(rt: Runtime, brand: str, source_name: str) -> None:

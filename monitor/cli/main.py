@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--source", required=True, help="e.g. x, bluesky, hackernews")
     backfill.add_argument("--since", required=True, help="date or time (UTC), e.g. 2026-11-01")
     backfill.add_argument("--brand", help="only this brand (default: every brand using it)")
+    backfill.add_argument(
+        "--no-history", action="store_true", help="do not compute the span's past incidents"
+    )
     digest = commands.add_parser("digest", help="the weekly digest of a brand")
     digest.add_argument("--config", default=os.environ.get(CONFIG_VAR, DEFAULT_CONFIG))
     digest.add_argument("--brand", help="default: the first brand")
@@ -169,7 +172,7 @@ def backfill(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     rt = build_runtime(settings)
     try:
-        return run_backfill(rt, args.source, since, args.brand)
+        return run_backfill(rt, args.source, since, args.brand, history=not args.no_history)
     finally:
         rt.close()
 

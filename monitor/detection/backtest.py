@@ -13,13 +13,14 @@ import logging
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
-from monitor.detection.incidents import Incident, step
+from monitor.detection.incidents import Incident
+from monitor.detection.replay import replay
 from monitor.detection.rules import Metric, SpikeRule
 from monitor.detection.series import Series
 from monitor.kernel.records import parse_utc
@@ -141,32 +142,12 @@ def backtest_series(
     settings = fit_settings(settings, interval_seconds(rows))
     rule = SpikeRule(rule_for(metric), settings)
     series = to_series(rows, rule.bucket, metric)
-    positions = np.arange(len(series))
-    windows = rule.assess(series, positions)
-    hot = np.zeros(len(series), dtype=bool)
-    for window in windows:
-        hot |= window.firing | window.elevated
-    step_time = timedelta(seconds=rule.bucket)
-    incident: Incident | None = None
-    escalated: datetime | None = None
-    alerts: list[BacktestAlert] = []
-    for position in positions:
-        if incident is None and not hot[position]:
-            continue
-        now = series.time(int(position)) + step_time
-        finding = rule.pick(series, windows, int(position), int(position), now)
-        silenced = any(s.covers(rule.rule, now) for s in silences)
-        incident, changes = step(incident, finding, now, settings, silenced)
-        if "opened" in changes:
-            escalated = None
-        if "escalated" in changes:
-            escalated = now
-        if "resolved" in changes and incident is not None:
-            alerts.append(_alert(incident, escalated))
-            incident = None
-    if incident is not None and incident.status == "firing":
-        alerts.append(_alert(incident, escalated))
-    return alerts
+
+    def silenced(now: datetime) -> bool:
+        return any(s.covers(rule.rule, now) for s in silences)
+
+    found = replay(rule, series, settings, silenced)
+    return [_alert(r.incident, r.escalated_at) for r in found]
 
 
 def _alert(incident: Incident, escalated: datetime | None) -> BacktestAlert:

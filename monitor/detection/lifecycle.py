@@ -145,7 +145,8 @@ def record_of(incident: Incident, before: AlertRecord | None) -> AlertRecord:
     )
 
 
-def _numbers(finding: Finding) -> dict[str, object]:
+def finding_numbers(finding: Finding) -> dict[str, object]:
+    """What a finding measured, as an incident's details keep it."""
     return {
         "observed": finding.observed,
         "expected": finding.expected,
@@ -170,7 +171,7 @@ def _save_incident(session: Session, brand: str, move: Move) -> AlertRecord | No
         return None
     alert = record_of(move.incident, before)
     if "opened" in move.changes:  # what it looked like when it fired, for the record
-        alert = replace(alert, details={**alert.details, **_numbers(move.finding)})
+        alert = replace(alert, details={**alert.details, **finding_numbers(move.finding)})
     return save_alert(session, brand, alert)
 
 

@@ -71,6 +71,7 @@ class Incident:
     resolved_at: datetime | None
     duration_minutes: int | None
     peak_negative: int
+    historical: bool = False  # computed afterwards from backfilled history, never notified
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,7 +124,7 @@ def movers(
 
 
 def incidents(session: Session, brand: str, start: int, end: int) -> tuple[Incident, ...]:
-    """Sentiment alerts that started in [start, end), oldest first."""
+    """Sentiment alerts that started in [start, end), oldest first; historical ones too."""
     statement = (
         select(AlertRow)
         .where(
@@ -141,7 +141,13 @@ def incidents(session: Session, brand: str, start: int, end: int) -> tuple[Incid
             duration = int((row.resolved_at - row.started_at).total_seconds() // 60)
         found.append(
             Incident(
-                row.rule, row.severity, row.started_at, row.resolved_at, duration, row.peak_negative
+                row.rule,
+                row.severity,
+                row.started_at,
+                row.resolved_at,
+                duration,
+                row.peak_negative,
+                historical=row.historical,
             )
         )
     return tuple(found)

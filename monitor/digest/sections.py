@@ -179,7 +179,7 @@ def _incidents(digest: WeekDigest, f: Format) -> list[Block]:
         status = Cell(f.s["resolved"], BETTER) if i.resolved_at else Cell(f.s["open"], WORSE)
         table.rows.append(
             (
-                Cell(i.rule, bold=True),
+                Cell(f"{i.rule} ({f.s['historical']})" if i.historical else i.rule, bold=True),
                 Cell(f.moment(i.started_at)),
                 Cell(f.duration(i.duration_minutes)),
                 Cell(f.count(i.peak_negative)),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from monitor.storage.schema import AlertRow
@@ -32,6 +32,7 @@ class AlertRecord:
     resolved_at: datetime | None
     peak_negative: int
     details: dict[str, Any]
+    historical: bool = False  # computed afterwards from stored history: never live
 
     @property
     def stored_id(self) -> int:
@@ -44,10 +45,18 @@ class AlertRecord:
 def open_alerts(
     session: Session, brand: str, rules: Sequence[str], statuses: Sequence[str] = OPEN
 ) -> dict[str, AlertRecord]:
-    """The brand's pending or firing alert of each of `rules` (one query; the oldest if two)."""
+    """The brand's live pending or firing alert of each of `rules` (the oldest if two).
+
+    Historical incidents are left out: the live detector never steps them.
+    """
     rows = session.scalars(
         select(AlertRow)
-        .where(AlertRow.brand == brand, AlertRow.rule.in_(rules), AlertRow.status.in_(statuses))
+        .where(
+            AlertRow.brand == brand,
+            AlertRow.rule.in_(rules),
+            AlertRow.status.in_(statuses),
+            AlertRow.historical.is_(False),
+        )
         .order_by(AlertRow.id)
     )
     found: dict[str, AlertRecord] = {}
@@ -88,3 +97,34 @@ def drop_alert(session: Session, alert_id: int) -> None:
 def save_details(session: Session, alert_id: int, details: dict[str, Any]) -> None:
     """Replace an alert's details (what its events announced, their sequence)."""
     session.get_one(AlertRow, alert_id).details = details
+
+
+def drop_historical(session: Session, brand: str, start: datetime, end: datetime) -> int:
+    """Delete the brand's historical incidents that started in [start, end); how many."""
+    result = session.execute(
+        delete(AlertRow)
+        .where(
+            AlertRow.brand == brand,
+            AlertRow.historical.is_(True),
+            AlertRow.started_at >= start,
+            AlertRow.started_at < end,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def incident_spans(
+    session: Session, brand: str, rules: Sequence[str], start: datetime, end: datetime
+) -> list[tuple[str, datetime, datetime | None]]:
+    """(rule, started, resolved or None) of the brand's incidents touching [start, end)."""
+    rows = session.execute(
+        select(AlertRow.rule, AlertRow.started_at, AlertRow.resolved_at).where(
+            AlertRow.brand == brand,
+            AlertRow.rule.in_(rules),
+            AlertRow.status.in_((FIRING, RESOLVED)),
+            AlertRow.started_at < end,
+            AlertRow.resolved_at.is_(None) | (AlertRow.resolved_at >= start),
+        )
+    )
+    return [(rule, started, resolved) for rule, started, resolved in rows]

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -208,6 +210,8 @@ class AlertRow(Base):
     resolved_at: Mapped[datetime | None]
     peak_negative: Mapped[int] = mapped_column(Integer, default=0)
     details: Mapped[dict[str, Any]]
+    # Computed afterwards from stored history (backfill): never notified, never live.
+    historical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class OutboxRow(Queued, Base):
