@@ -19,7 +19,6 @@ from notifiers import build_message, send_message
 logger = logging.getLogger(__name__)
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-EVERY_SECONDS = 900  # how often the daemon looks whether a digest is due
 
 
 def digest_key(settings: DigestSettings) -> str:

@@ -27,7 +27,6 @@ from sources.base import SourceError
 logger = logging.getLogger(__name__)
 
 RETENTION_EVERY_SECONDS = 86_400
-HOUSEKEEPING_EVERY_SECONDS = 3_600
 # Pending mentions older than this, with no score job queued, lost their job: rescore.
 LOST_SCORE_AFTER = timedelta(minutes=2)
 SWEEP_LIMIT = 20_000
