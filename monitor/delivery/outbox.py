@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from monitor import telemetry
@@ -87,12 +87,7 @@ class Outbox:
         earlier = aliased(OutboxRow)
         held = (
             exists()
-            .where(
-                earlier.alert_id == OutboxRow.alert_id,
-                earlier.notifier == OutboxRow.notifier,
-                earlier.id < OutboxRow.id,
-                earlier.status.in_(UNFINISHED),
-            )
+            .where(*_before_it(earlier, OutboxRow.alert_id, OutboxRow.notifier, OutboxRow.id))
             .correlate(OutboxRow)
         )
         with self.sessions() as session:
@@ -113,12 +108,7 @@ class Outbox:
             return False
         earlier = session.scalar(
             select(OutboxRow.id)
-            .where(
-                OutboxRow.alert_id == row.alert_id,
-                OutboxRow.notifier == row.notifier,
-                OutboxRow.id < row.id,
-                OutboxRow.status.in_(UNFINISHED),
-            )
+            .where(*_before_it(OutboxRow, row.alert_id, row.notifier, row.id))
             .limit(1)
         )
         return earlier is not None
@@ -224,3 +214,16 @@ class Outbox:
                 exc,
             )
         self.health[notifier] = state
+
+
+def _before_it(
+    earlier: type[OutboxRow], alert_id: object, notifier: object, row_id: object
+) -> tuple[ColumnElement[bool], ...]:
+    """`earlier` is an unfinished event of the same incident for the same notifier, queued
+    before the row (`alert_id`, `notifier`, `row_id`): that row must wait for it."""
+    return (
+        earlier.alert_id == alert_id,
+        earlier.notifier == notifier,
+        earlier.id < row_id,
+        earlier.status.in_(UNFINISHED),
+    )
