@@ -131,7 +131,7 @@ def test_brand_detector_overrides_only_what_it_names(tmp_path: Path) -> None:
     detector = load_settings(path, environ={}).brands[0].detector
     assert (detector.negative_spike.min_count, detector.baseline_days) == (3, 5)
     assert detector.negative_spike.z_warning == 5  # the global value the brand did not name
-    assert detector.volume_spike.z_warning == 6  # the default
+    assert detector.volume_spike.z_warning is None  # the default: calibrated to the budget
 
 
 def test_silences_need_a_time_zone_and_a_known_rule(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.detection.rules import Finding
+from monitor.detection.verdicts import Finding
 from monitor.kernel.events import AlertEvent, EventKind, Example, ThemeSummary
 from monitor.settings import BrandSettings
 from monitor.storage.alerts import AlertRecord

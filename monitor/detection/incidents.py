@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from monitor.detection.rules import Finding
+from monitor.detection.verdicts import Finding
 from monitor.kernel.events import Severity
 from monitor.settings import DetectorSettings
 

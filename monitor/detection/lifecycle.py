@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from monitor.detection.incidents import Incident, Transition, step
 from monitor.detection.notices import Announcer, Notice
-from monitor.detection.rules import Finding, SpikeRule
+from monitor.detection.rules import SpikeRule
 from monitor.detection.series import Series
+from monitor.detection.verdicts import Finding
 from monitor.kernel.events import AlertEvent
 from monitor.kernel.records import parse_utc
 from monitor.settings import BrandSettings

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 from monitor.detection.events import Evidence, alert_event, next_sequence
 from monitor.detection.incidents import Transition
-from monitor.detection.rules import Finding
 from monitor.detection.themes import WindowThemes, fresh_themes, window_themes
+from monitor.detection.verdicts import Finding
 from monitor.kernel.events import AlertEvent, EventKind
 from monitor.kernel.records import parse_utc
 from monitor.settings import BrandSettings

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from monitor.detection.incidents import Incident, step
-from monitor.detection.rules import Finding, SpikeRule
+from monitor.detection.rules import SpikeRule
 from monitor.detection.series import Series
+from monitor.detection.verdicts import Finding
 from monitor.settings import DetectorSettings
 
 Silenced = Callable[[datetime], bool]

@@ -16,12 +16,13 @@ last bucket of a brand) and a backtest (every bucket of a year) run the same cod
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
 import numpy as np
 
+from monitor.detection.budget import BudgetJudge
 from monitor.detection.series import (
     DAY,
     NEIGHBOUR_SECONDS,
@@ -36,6 +37,7 @@ from monitor.detection.series import (
     share_z,
     usual_share,
 )
+from monitor.detection.verdicts import REASONS, Finding, Window
 from monitor.kernel.events import Severity
 from monitor.settings import DetectorSettings, NegativeRuleSettings, RuleSettings
 
@@ -47,58 +49,6 @@ SHARE_DISPERSION = True
 SHARE_RATIO = 1.25
 
 Metric = Literal["negative", "volume"]
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """What a rule concluded for one brand at one moment, with the numbers behind it."""
-
-    rule: str
-    firing: bool
-    elevated: bool
-    severity: Severity | None
-    window_start: datetime
-    window_end: datetime
-    observed: float
-    expected: float
-    observed_negative: int
-    observed_total: int
-    expected_negative: float
-    expected_total: float
-    negative_share: float
-    usual_share: float
-    z: float
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """One window's judgement at every evaluated position (numpy arrays)."""
-
-    buckets: int
-    observed: Array
-    expected: Array
-    expected_total: Array
-    expected_negative: Array
-    z: Array
-    firing: Array
-    elevated: Array
-    critical: Array
-    reason: Array  # small ints, see REASONS
-    total: Array
-    negative: Array
-    usual_share: Array
-
-
-REASONS = (
-    "within the usual range",
-    "too few mentions in the window",
-    "not enough above the usual count",
-    "negative share not significantly above usual",
-    "too little history to judge",
-    "cold start: absolute threshold",
-    "unusually high against the baseline",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +91,10 @@ class SpikeRule:
         self.metric: Metric = "negative" if rule == "negative_spike" else "volume"
         self.bucket = settings.bucket_minutes * 60
         self.widths = sorted({w // settings.bucket_minutes for w in settings.windows_minutes})
+        self.budget = settings.budget(rule)
+        self.judge = (
+            BudgetJudge(settings, self.params, self.budget) if self.params.calibrated else None
+        )
 
     def lookback(self) -> timedelta:
         """History before `now` that the baseline needs."""
@@ -148,6 +102,8 @@ class SpikeRule:
         if self.settings.weekly_after_days is not None:
             days = max(days, WEEKS * WEEK_DAYS, self.settings.weekly_after_days)
         longest = max(self.widths) * self.bucket + NEIGHBOUR_SECONDS
+        if self.judge is not None:
+            longest = max(longest, self.judge.history_seconds() - days * DAY)
         return timedelta(days=days, seconds=longest + self.bucket)
 
     def finding(self, series: Series, now: datetime) -> Finding:
@@ -172,7 +128,15 @@ class SpikeRule:
             negative = series.negative.astype(np.float64)
         metric: Literal["t", "n"] = "n" if self.metric == "negative" else "t"
         tallies = Tallies.of(metric, total, negative, series.first_data())
-        return [self._window(Sums(tallies, width, fraction), positions) for width in self.widths]
+        windows = [self._window(Sums(tallies, width, fraction), positions) for width in self.widths]
+        if self.judge is None or not len(positions):
+            return windows
+        # Calibrated: the fixed windows speak only for a brand too young for a baseline.
+        young = (positions - tallies.first) < self.settings.cold_start_days * (DAY // self.bucket)
+        return [
+            *(_only(w, young) for w in windows),
+            *self.judge.windows(series, positions, fraction, ~young),
+        ]
 
     def _window(self, sums: Sums, p: Array) -> Window:
         """One window width judged at positions `p`: observe, compare, test, decide."""
@@ -266,9 +230,10 @@ class SpikeRule:
     ) -> Window:
         """Fire, elevated, critical and the reason, from the baseline and cold-start tests."""
         params, observed = self.params, obs.value
+        z_warning, z_critical = params.z_levels()
         warm = ~cold.on & base.known
         big = (observed >= params.min_count) & (base.excess >= params.min_excess)
-        warm_fire = warm & big & (base.z >= params.z_warning) & share_ok
+        warm_fire = warm & big & (base.z >= z_warning) & share_ok
         firing = cold.fire | warm_fire
         elevated = (
             firing
@@ -280,7 +245,7 @@ class SpikeRule:
             )
             | (cold.on & (observed >= params.cold_start_min_count / 2) & (observed > cold.level))
         )
-        critical = (warm_fire & (base.z >= params.z_critical)) | (
+        critical = (warm_fire & (base.z >= z_critical)) | (
             cold.fire & (observed >= 2 * params.cold_start_min_count)
         )
         return Window(
@@ -304,6 +269,7 @@ class SpikeRule:
     ) -> Array:
         """The first reason that applies, as an index into REASONS."""
         params = self.params
+        z_warning = params.z_levels()[0]
         return np.select(
             [
                 cold.fire,
@@ -312,7 +278,7 @@ class SpikeRule:
                 cold.on,
                 ~base.known,
                 obs.value < params.min_count,
-                (base.excess < params.min_excess) | (base.z < params.z_warning),
+                (base.excess < params.min_excess) | (base.z < z_warning),
                 ~share_ok,
             ],
             [5, 6, 4, 0, 4, 1, 2, 3],
@@ -337,9 +303,10 @@ class SpikeRule:
         """The Finding at `row` of `windows`: the firing window, else the most unusual."""
         chosen = next((w for w in windows if w.firing[row]), None)
         if chosen is None:
-            chosen = max(windows, key=lambda w: float(w.z[row]))
+            speaking = [w for w in windows if w.active is None or w.active[row]] or windows
+            chosen = max(speaking, key=lambda w: float(w.z[row]))
         firing = bool(chosen.firing[row])
-        width = chosen.buckets
+        first = position - chosen.buckets + 1 if chosen.start is None else int(chosen.start[row])
         obs_total, obs_negative = round(chosen.total[row]), round(chosen.negative[row])
         usual = float(chosen.usual_share[row]) if series.negative is not None else 0.0
         severity: Severity | None = None
@@ -347,15 +314,12 @@ class SpikeRule:
             severity = "critical" if chosen.critical[row] else "warning"
         z = float(chosen.z[row])
         observed, expected = float(chosen.observed[row]), float(chosen.expected[row])
-        minutes = width * self.bucket // 60
-        reason = f"{REASONS[int(chosen.reason[row])]} ({minutes}-min window"
-        reason += f", {observed:.0f} vs usual {expected:.1f}, z {z:.1f})"
         return Finding(
             rule=self.rule,
             firing=firing,
             elevated=any(bool(w.elevated[row]) for w in windows),
             severity=severity,
-            window_start=series.time(position - width + 1),
+            window_start=series.time(first),
             window_end=end,
             observed=observed,
             expected=expected,
@@ -366,8 +330,31 @@ class SpikeRule:
             negative_share=obs_negative / obs_total if obs_total else 0.0,
             usual_share=usual,
             z=z if math.isfinite(z) else 0.0,
-            reason=reason,
+            reason=_reason_text(chosen, row, (position - first + 1) * self.bucket // 60),
         )
+
+
+def _reason_text(window: Window, row: int, minutes: int) -> str:
+    """`far above the usual level ... (5-min window, 80 vs usual 12.0, z 7.1 ≥ 5.2: ...)`."""
+    z, observed = float(window.z[row]), float(window.observed[row])
+    text = f"{REASONS[int(window.reason[row])]} ({minutes}-min window"
+    text += f", {observed:.0f} vs usual {float(window.expected[row]):.1f}"
+    name = "evidence" if window.test == "cusum" else "z"
+    if window.threshold is None:
+        return text + f", {name} {z:.1f})"
+    limit = float(window.threshold[row])
+    return text + f", {name} {z:.1f} vs threshold {limit:.1f}: {window.note[row]})"
+
+
+def _only(window: Window, where: Array) -> Window:
+    """`window` silenced outside `where`."""
+    return replace(
+        window,
+        firing=window.firing & where,
+        elevated=window.elevated & where,
+        critical=window.critical & where,
+        active=where,
+    )
 
 
 def build_rules(settings: DetectorSettings) -> list[SpikeRule]:

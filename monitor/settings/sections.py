@@ -41,21 +41,46 @@ Excess = Annotated[int, Field(ge=0)]
 ZScore = Annotated[float, Field(gt=0)]
 
 
+Budget = Annotated[float, Field(gt=0, le=100)]
+
+
 class RuleSettings(Frozen):
-    """Thresholds of one spike rule; every condition must hold for it to fire."""
+    """Thresholds of one spike rule; every condition must hold for it to fire.
+
+    With `z_warning` unset the rule's thresholds are calibrated on the brand's own history
+    to the alert budget; setting it fixes them (and `z_critical`, default twice as high).
+    """
 
     enabled: bool = True
     min_count: Count = Field(description="counted mentions in the window, at least")
     min_excess: Excess = Field(description="mentions above the usual, at least")
-    z_warning: ZScore = Field(description="robust z over the baseline for a warning")
-    z_critical: ZScore = Field(description="... and for a critical alert")
+    z_warning: ZScore | None = Field(description="fixed robust z for a warning (no budget)")
+    z_critical: ZScore | None = Field(
+        default=None, description="... and for a critical alert (default: twice z_warning)"
+    )
     cold_start_min_count: Count = Field(description="under cold_start_days of history")
+    alert_budget: Budget | None = Field(
+        default=None, description="this rule's alerts per week (default: the detector's)"
+    )
 
     @model_validator(mode="after")
     def _levels(self) -> RuleSettings:
-        if self.z_critical < self.z_warning:
+        if self.z_critical is not None and self.z_warning is None:
+            raise ValueError("z_critical needs z_warning (without it, thresholds are calibrated)")
+        if self.z_critical is not None and self.z_warning and self.z_critical < self.z_warning:
             raise ValueError("z_critical must be at least z_warning")
         return self
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether thresholds come from the alert budget (no fixed z given)."""
+        return self.z_warning is None
+
+    def z_levels(self) -> tuple[float, float]:
+        """The fixed (warning, critical) z; infinite when calibrated."""
+        if self.z_warning is None:
+            return float("inf"), float("inf")
+        return self.z_warning, self.z_critical or 2 * self.z_warning
 
 
 class NegativeRuleSettings(RuleSettings):
@@ -63,8 +88,8 @@ class NegativeRuleSettings(RuleSettings):
 
     min_count: Count = 5
     min_excess: Excess = 4
-    z_warning: ZScore = 4.0
-    z_critical: ZScore = 8.0
+    z_warning: ZScore | None = 4.0
+    z_critical: ZScore | None = 8.0
     cold_start_min_count: Count = 25
     share_z: float = Field(
         default=3.0, ge=0, description="binomial z of the share against its usual level"
@@ -75,10 +100,9 @@ class NegativeRuleSettings(RuleSettings):
 class VolumeRuleSettings(RuleSettings):
     """`volume_spike`: far more mentions than usual, whatever their sentiment."""
 
-    min_count: Count = 30
-    min_excess: Excess = 20
-    z_warning: ZScore = 6.0
-    z_critical: ZScore = 12.0
+    min_count: Count = 20
+    min_excess: Excess = 10
+    z_warning: ZScore | None = None
     cold_start_min_count: Count = 100
 
 
@@ -86,6 +110,11 @@ class DetectorSettings(Frozen):
     """How counts are bucketed and judged (a brand may override any key)."""
 
     bucket_minutes: int = Field(default=5, ge=1, le=60)
+    alert_budget: Budget = Field(
+        default=0.5,
+        description="unexpected alerts per rule and week that a brand's ordinary weeks may "
+        "bring; thresholds are calibrated on the brand's own history to stay within it",
+    )
     windows_minutes: tuple[Annotated[int, Field(ge=1, le=1440)], ...] = Field(
         default=(15, 60, 120),
         min_length=1,
@@ -116,6 +145,10 @@ class DetectorSettings(Frozen):
             if value % self.bucket_minutes:
                 raise ValueError(f"windows_minutes: {value} is not a multiple of bucket_minutes")
         return self
+
+    def budget(self, name: str) -> float:
+        """Rule `name`'s alert budget: its own, or the detector's."""
+        return self.rule(name).alert_budget or self.alert_budget
 
     def rule(self, name: str) -> RuleSettings:
         """The settings of rule `name`."""

@@ -1,0 +1,262 @@
+"""The volume rule judged against the brand's own noise and its alert budget.
+
+Two tests, each calibrated on the brand's daily peaks (`calibration.py`): the seasonal z
+of the bucket, which fires within a bucket on a large burst, and the CUSUM, which fires
+on a ramp too slow for any single bucket. Every position gets its thresholds from the
+days before its own, so a live tick and a backtest of the same counts agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.detection.calibration import (
+    CALIBRATION_DAYS,
+    CUSUM_DRIFT,
+    CUSUM_SPAN_SECONDS,
+    PeakMemo,
+    Scores,
+    Threshold,
+    day_of,
+    digest,
+    season_lags,
+    seasonal_z,
+    threshold,
+    with_cusum,
+)
+from monitor.detection.series import DAY, Array, Series, Sums, Tallies, prefix, usual_share
+from monitor.detection.verdicts import Window
+from monitor.settings import DetectorSettings, RuleSettings
+
+# The CUSUM keeps an incident going only while the bucket itself is above usual (z at
+# least this): once the ramp is over the incident calms instead of waiting for the sum
+# to drain. It opens one only on a fresh crossing of its threshold (within the last
+# CUSUM_FRESH_SECONDS), so a sum that stays high does not open incident after incident.
+CUSUM_LIVE_Z = 1.0
+CUSUM_FRESH_SECONDS = 3600
+CRITICAL_RATIO = 2.0
+CALM_FLOOR = 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class Calibrated:
+    """The thresholds of both tests at each judged position."""
+
+    z: list[Threshold]
+    cusum: list[Threshold]
+
+
+class BudgetJudge:
+    """Judges one series' volume at given positions: two calibrated tests."""
+
+    def __init__(self, settings: DetectorSettings, params: RuleSettings, budget: float) -> None:
+        self.settings = settings
+        self.params = params
+        self.budget = budget
+        self.bucket = settings.bucket_minutes * 60
+        self.span = max(1, CUSUM_SPAN_SECONDS // self.bucket)
+        self.memo = PeakMemo()
+
+    def history_seconds(self) -> int:
+        """Counts before the first judged bucket that the judgement needs."""
+        longest = int(season_lags(self.bucket).max()) + 2 * self.span
+        return (CALIBRATION_DAYS + 1) * DAY + longest * self.bucket
+
+    def scores(self, values: Array, p: Array, first: int, fraction: Array | float) -> Scores:
+        """z and CUSUM at the consecutive positions `p`, and before them over a whole
+        CUSUM stretch (`span` - 1 buckets, each with its own CUSUM, which reaches as far
+        again): the result's last len(p) rows are `p`'s."""
+        lo = max(0, int(p[0]) - 2 * (self.span - 1))
+        run = np.arange(lo, int(p[-1]) + 1)
+        part = np.ones(len(run))
+        part[len(run) - len(p) :] = fraction
+        return with_cusum(seasonal_z(values, run, first, self.bucket, part), run, self.span)
+
+    def day_peaks(self, series: Series, values: Array, first: int, day: int) -> tuple[float, float]:
+        """The largest z and CUSUM of UTC day `day` (NaN for a day without scores)."""
+        per_day = DAY // self.bucket
+        begin = day * per_day - series.start
+        lo, hi = max(0, begin), min(len(values) - 1, begin + per_day - 1)
+        if hi < lo or hi < first:
+            return float("nan"), float("nan")
+        reach = int(season_lags(self.bucket).max()) + 2 * self.span
+        key = (series.start + max(0, lo - reach), max(first, lo - reach) + series.start, day)
+        fingerprint = digest(values[max(0, lo - reach) : hi + 1])
+
+        def compute() -> tuple[float, float]:
+            s = self.scores(values, np.arange(lo, hi + 1), first, 1.0)
+            z, cusum = s.z[-(hi - lo + 1) :], s.cusum[-(hi - lo + 1) :]
+            if np.all(np.isnan(z)):
+                return float("nan"), float("nan")
+            return float(np.nanmax(z)), float(np.max(cusum))
+
+        return self.memo.get((*key, fingerprint), compute)
+
+    def calibrate(self, series: Series, values: Array, first: int, p: Array) -> Calibrated:
+        """Each position's thresholds, from the daily peaks of the days before its own."""
+        days = day_of(p, series.start, self.bucket)
+        by_day: dict[int, tuple[Threshold, Threshold]] = {}
+        for day in np.unique(days).tolist():
+            peaks = [
+                self.day_peaks(series, values, first, d) for d in range(day - CALIBRATION_DAYS, day)
+            ]
+            z = np.array([peak[0] for peak in peaks])
+            cusum = np.array([peak[1] for peak in peaks])
+            by_day[day] = (
+                threshold(z, self.budget, "z"),
+                threshold(cusum, self.budget, "cusum"),
+            )
+        return Calibrated(
+            [by_day[d][0] for d in days.tolist()], [by_day[d][1] for d in days.tolist()]
+        )
+
+    def windows(self, series: Series, p: Array, fraction: float, active: Array) -> list[Window]:
+        """The z window (one bucket) and the CUSUM window (since its stretch began) at `p`."""
+        values = series.total.astype(np.float64)
+        negative = (
+            series.negative.astype(np.float64)
+            if series.negative is not None
+            else np.zeros_like(values)
+        )
+        first = series.first_data()
+        run = self.scores(values, p, first, _fractions(len(p), fraction))
+        offset = len(run.z) - len(p)  # rows of `run` before p[0]
+        calibrated = self.calibrate(series, values, first, p)
+        fresh = self._fresh(run, p, offset, calibrated)
+        scores = Scores(
+            run.z[offset:], run.cusum[offset:], run.since[offset:], run.expected[offset:]
+        )
+        tallies = Tallies.of("t", values, negative, first)
+        usual = usual_share(
+            Sums(tallies, 1, fraction), p, self.settings.baseline_days, DAY // self.bucket
+        )
+        count = values[p] * 1.0
+        z_window = self._z_window(scores, calibrated, count, negative[p], usual, p, active)
+        run_start = int(p[0]) - offset
+        expected = prefix(run.expected)  # usual counts over any stretch of the run
+        stretch = expected[p - run_start + 1] - expected[scores.since - run_start]
+        c_window = self._cusum_window(
+            scores, calibrated, values, negative, stretch, usual, p, active, fresh
+        )
+        return [z_window, c_window]
+
+    def _fresh(self, run: Scores, p: Array, offset: int, cal: Calibrated) -> Array:
+        """Whether the CUSUM's current stretch first reached its threshold within the fresh
+        span: a stretch that crossed earlier has had its say (or is still going on).
+
+        `run` holds `offset` positions before the judged ones, with their CUSUM, reaching
+        back the whole CUSUM span, so every stretch lies inside it.
+        """
+        fire_at = np.array([t.fire for t in cal.cusum])
+        fresh_rows = max(1, CUSUM_FRESH_SECONDS // self.bucket)
+        base = int(p[0]) - offset  # the run's first position
+        fresh = np.ones(len(fire_at), dtype=bool)
+        hot = np.flatnonzero(run.cusum[offset:] >= fire_at)
+        for row in hot.tolist():
+            here = offset + row
+            start = int(run.since[here]) - base
+            stop = here - fresh_rows + 1  # positions before the fresh span
+            if stop > start and float(run.cusum[max(start, 0) : stop].max()) >= fire_at[row]:
+                fresh[row] = False
+        return fresh
+
+    def _gates(self, observed: Array, expected: Array) -> Array:
+        return (observed >= self.params.min_count) & (observed - expected >= self.params.min_excess)
+
+    def _z_window(
+        self,
+        s: Scores,
+        cal: Calibrated,
+        count: Array,
+        negative: Array,
+        usual: Array,
+        p: Array,
+        active: Array,
+    ) -> Window:
+        fire_at = np.array([t.fire for t in cal.z])
+        calm_at = np.array([max(CALM_FLOOR, t.calm) for t in cal.z])
+        z = np.nan_to_num(s.z, nan=0.0)
+        big = self._gates(count, s.expected)
+        firing = active & big & (z >= fire_at)
+        elevated = active & (firing | ((z >= calm_at) & (count > s.expected)))
+        critical = firing & (z >= CRITICAL_RATIO * fire_at)
+        reason = np.select(
+            [firing, np.isnan(s.z), ~big & (z >= fire_at), z >= fire_at],
+            [7, 4, 1, 2],
+            default=0,
+        )
+        return Window(
+            buckets=1,
+            observed=count,
+            expected=s.expected,
+            expected_total=s.expected,
+            expected_negative=s.expected * usual,
+            z=z,
+            firing=firing,
+            elevated=elevated,
+            critical=critical,
+            reason=reason,
+            total=count,
+            negative=negative,
+            usual_share=usual,
+            start=p,
+            threshold=fire_at,
+            active=active,
+            test="z",
+            note=tuple(t.describe(self.budget) for t in cal.z),
+        )
+
+    def _cusum_window(
+        self,
+        s: Scores,
+        cal: Calibrated,
+        values: Array,
+        negative: Array,
+        expected: Array,
+        usual: Array,
+        p: Array,
+        active: Array,
+        fresh: Array,
+    ) -> Window:
+        fire_at = np.array([t.fire for t in cal.cusum])
+        ct, cn = prefix(values), prefix(negative)
+        observed = ct[p + 1] - ct[s.since]
+        negatives = cn[p + 1] - cn[s.since]
+        live = np.nan_to_num(s.z, nan=0.0) >= CUSUM_LIVE_Z
+        big = self._gates(observed, expected)
+        hot = s.cusum >= fire_at
+        firing = active & big & hot & fresh & live
+        critical = firing & (s.cusum >= CRITICAL_RATIO * fire_at)
+        reason = np.select([firing, hot & ~big], [8, 1], default=0)
+        return Window(
+            buckets=1,
+            observed=observed,
+            expected=expected,
+            expected_total=expected,
+            expected_negative=expected * usual,
+            z=s.cusum,
+            firing=firing,
+            elevated=firing | (active & hot & live),
+            critical=critical,
+            reason=reason,
+            total=observed,
+            negative=negatives,
+            usual_share=usual,
+            start=s.since,
+            threshold=fire_at,
+            active=active,
+            test="cusum",
+            note=tuple(t.describe(self.budget) for t in cal.cusum),
+        )
+
+
+def _fractions(n: int, fraction: float) -> Array:
+    """Every judged bucket whole but the last, which has seen `fraction` of its time."""
+    part = np.ones(n)
+    part[-1] = fraction
+    return part
+
+
+assert CUSUM_DRIFT < CUSUM_LIVE_Z  # a live bucket always adds evidence

@@ -1,0 +1,203 @@
+"""A brand's own noise model and the thresholds its alert budget allows.
+
+Real mention counts are heavy-tailed: news cycles, retweet cascades, market hours. So the
+score of a bucket is a robust z of `log1p(count)` against the same time of day (±30 min,
+every 10 min) on each of the previous 7 days: the median of those 49 values is the usual
+level and 1.4826·MAD their spread, floored at the spread a Poisson count would have at
+that level, so a quiet hour does not make three posts a crisis. Beside it, a CUSUM of the
+same z (capped at `CUSUM_CAP`, less `CUSUM_DRIFT` per bucket) accumulates a slow ramp's
+evidence: the largest sum of any stretch ending now within the last day.
+
+Each test's threshold comes from the brand's own daily peaks of that score over the last
+`CALIBRATION_DAYS` days: with a budget of b alerts a week shared by the two tests, the
+threshold is the (⌊b/2 · days/7⌋ + 1)-th largest daily peak, so ordinary weeks reach it
+about b/2 times. A brand with fewer days says so: under `YOUNG_DAYS` of peaks it uses the
+fixed `YOUNG_THRESHOLD`, then the largest peak so far until `CALIBRATION_MIN_DAYS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from monitor.detection.series import DAY, Array, nanmedian_rows
+
+SEASON_DAYS = 7
+SEASON_HALF_SECONDS = 1800
+SEASON_STEP_SECONDS = 600
+CUSUM_CAP = 6.0
+CUSUM_DRIFT = 0.5
+CUSUM_SPAN_SECONDS = DAY
+CALIBRATION_DAYS = 28
+CALIBRATION_MIN_DAYS = 14
+YOUNG_DAYS = 3
+YOUNG_THRESHOLD = {"z": 8.0, "cusum": 50.0}
+THRESHOLD_FLOOR = {"z": 3.0, "cusum": 6.0}
+MEMO_SIZE = 200_000
+
+Test = Literal["z", "cusum"]
+Basis = Literal["budget", "so far", "young"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """The seasonal z and the CUSUM at a run of positions, with the usual counts."""
+
+    z: Array  # NaN where the brand has no day of history yet
+    cusum: Array
+    since: Array  # position where the CUSUM's stretch starts
+    expected: Array  # the usual count per bucket (median of the season)
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """One test's calibrated threshold and the level under which an incident calms."""
+
+    fire: float
+    calm: float
+    basis: Basis
+    days: int  # daily peaks it was calibrated on
+
+    def describe(self, budget: float) -> str:
+        """`calibrated to 0.5 alerts/week on 28 days`, `young brand: 3 days`..."""
+        if self.basis == "budget":
+            return f"calibrated to {budget:g} alerts/week on {self.days} days"
+        if self.basis == "so far":
+            return f"highest daily peak of {self.days} days (calibration needs 14)"
+        return f"new brand ({self.days} days of history): conservative threshold"
+
+
+def offsets(bucket_seconds: int) -> list[int]:
+    """The seasonal neighbours of a bucket, in buckets: ±30 min every 10 min."""
+    step = max(1, SEASON_STEP_SECONDS // bucket_seconds)
+    half = SEASON_HALF_SECONDS // bucket_seconds
+    return list(range(-(half // step) * step, half + 1, step))
+
+
+def season_lags(bucket_seconds: int) -> Array:
+    """Bucket lags of the seasonal baseline: each neighbour on each of the previous days."""
+    per_day = DAY // bucket_seconds
+    near = offsets(bucket_seconds)
+    return np.array([d * per_day + o for d in range(1, SEASON_DAYS + 1) for o in near])
+
+
+def seasonal_z(
+    values: Array, p: Array, first: int, bucket: int, fraction: Array | float = 1.0
+) -> Scores:
+    """Robust z of log1p(values[p]) against the same time of day on the previous days.
+
+    `fraction` (per position, or one for all) is how much of the bucket at `p` has passed:
+    the earlier days are counted at the same fraction, so a bucket judged in its first
+    minute is compared with the first minute of the others.
+    """
+    part = np.broadcast_to(np.asarray(fraction, dtype=np.float64), p.shape)[:, None]
+    z, level = _robust_z(values, p, first, season_lags(bucket), part, np.log1p(values[p]))
+    return Scores(z, np.zeros(len(p)), p.copy(), level)
+
+
+def _robust_z(
+    values: Array,
+    p: Array,
+    first: int,
+    lags: Array,
+    part: Array,
+    now: Array,
+) -> tuple[Array, Array]:
+    """z of `now` against log1p of the counts at `lags` before `p` (NaN without a day of
+    them), and the usual count (their median)."""
+    ends = p[:, None] - lags[None, :]
+    valid = ends >= first
+    past = np.log1p(values[np.clip(ends, 0, None)] * part)
+    matrix = np.where(valid, past, np.nan)
+    enough = valid.sum(axis=1) >= len(lags) // SEASON_DAYS
+    median = nanmedian_rows(matrix)
+    mad = nanmedian_rows(np.abs(matrix - median[:, None]))
+    level = np.expm1(np.nan_to_num(median))
+    scale = np.fmax(1.4826 * np.nan_to_num(mad), 1 / np.sqrt(level + 1))
+    z = (now - median) / scale
+    return np.where(enough, z, np.nan), level
+
+
+def with_cusum(scores: Scores, p: Array, span: int) -> Scores:
+    """Add the CUSUM at each position whose previous `span` positions are in `p` too.
+
+    `p` must be consecutive. The CUSUM at t is the largest sum of min(z, CAP) - DRIFT over
+    a stretch ending at t and starting at most `span` - 1 buckets before it (0 if none is
+    positive): the evidence of a ramp, the same whether computed live or in a backtest.
+    """
+    steps = np.minimum(np.nan_to_num(scores.z, nan=0.0), CUSUM_CAP) - CUSUM_DRIFT
+    c = np.concatenate([[0.0], np.cumsum(steps)])  # c[i] = sum of steps[:i]
+    n = len(steps)
+    cusum = np.zeros(n)
+    since = p.copy()
+    if n >= span:
+        windows = np.lib.stride_tricks.sliding_window_view(c[:-1], span)  # c[t-span+1 .. t]
+        lowest = windows.argmin(axis=1)
+        rows = np.arange(span - 1, n)
+        start = rows - span + 1 + lowest
+        cusum[span - 1 :] = np.maximum(c[rows + 1] - c[start], 0.0)
+        since[span - 1 :] = p[start]
+    return Scores(scores.z, cusum, since, scores.expected)
+
+
+def day_of(position: Array, start: int, bucket: int) -> Array:
+    """UTC day number of bucket positions of a series that starts at bucket index `start`."""
+    return ((start + position) * bucket) // DAY
+
+
+def threshold(peaks: Array, budget: float, test: Test) -> Threshold:
+    """The threshold of `test` from the brand's daily peaks (NaN: a day without a score)."""
+    known = np.sort(peaks[~np.isnan(peaks)])[::-1]
+    days = len(known)
+    floor = THRESHOLD_FLOOR[test]
+    if days < YOUNG_DAYS:
+        fire = YOUNG_THRESHOLD[test]
+        return Threshold(fire, fire / 2, "young", days)
+    calm = max(floor / 2, float(np.median(known)))
+    if days < CALIBRATION_MIN_DAYS:
+        return Threshold(max(floor, float(known[0])), calm, "so far", days)
+    allowed = math.floor(budget / 2 * days / 7)
+    fire = float(known[min(allowed, days - 1)])
+    return Threshold(max(floor, fire), min(calm, max(floor, fire)), "budget", days)
+
+
+class PeakMemo:
+    """Daily peaks already computed, keyed by the counts they came from (bounded LRU).
+
+    A live tick would otherwise recompute 28 days of scores for every brand; a past day's
+    peaks change only if its counts (or the week before them) change, and the key holds a
+    digest of exactly those counts.
+    """
+
+    def __init__(self, size: int = MEMO_SIZE) -> None:
+        self.size = size
+        self._peaks: OrderedDict[tuple[object, ...], tuple[float, float]] = OrderedDict()
+
+    def get(
+        self, key: tuple[object, ...], compute: Callable[[], tuple[float, float]]
+    ) -> tuple[float, float]:
+        """The peaks for `key`, computed once."""
+        found = self._peaks.get(key)
+        if found is None:
+            found = compute()
+            self._peaks[key] = found
+            if len(self._peaks) > self.size:
+                self._peaks.popitem(last=False)
+        else:
+            self._peaks.move_to_end(key)
+        return found
+
+
+def digest(*arrays: Array) -> bytes:
+    """A short fingerprint of some counts."""
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+        h.update(b"|")
+    return h.digest()
