@@ -12,7 +12,7 @@ from models.engines import ENGINE_NAMES
 from monitor.detection.backtest import (
     BacktestInputError,
     Row,
-    backtest_series,
+    backtest_report,
     mentions_to_rows,
     read_counts,
     read_mentions,
@@ -39,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--brand", help="with --config: this brand's settings")
     parser.add_argument("--out", type=Path, help="write the alerts here instead of stdout")
     parser.add_argument(
+        "--budget",
+        type=float,
+        help="alerts per week for the calibrated rule (default: the settings' "
+        "alert_budget, 0.5): what another budget would have sent",
+    )
+    parser.add_argument(
         "--engine",
         choices=ENGINE_NAMES,
         help="--mentions: sentiment engine for unlabelled mentions (default: the config's)",
@@ -49,19 +55,31 @@ def run_backtest(args: argparse.Namespace) -> int:
     """Run the backtest the arguments describe; JSON lines out, a summary on stderr."""
     try:
         settings, silences, engine = _settings(args.config, args.brand)
+        if args.budget is not None:
+            settings = _with_budget(settings, args.budget)
         rows = _rows(args, settings, args.engine or engine)
         metric: Metric = args.metric or ("negative" if rows[0][2] is not None else "volume")
-        alerts = backtest_series(rows, metric, settings, silences)
+        report = backtest_report(rows, metric, settings, silences)
     except (BacktestInputError, ConfigError) as exc:
         sys.stderr.write(f"pulso backtest: {exc}\n")
         return EXIT_INPUT
+    alerts = report.alerts
     lines = "".join(json.dumps(a.to_json(), ensure_ascii=False) + "\n" for a in alerts)
     if args.out:
         args.out.write_text(lines, encoding="utf-8")
     else:
         sys.stdout.write(lines)
     sys.stderr.write(f"pulso backtest ({metric}): {summary(alerts, rows)}\n")
+    sys.stderr.write(f"pulso backtest ({report.rule}) thresholds at the end: {report.thresholds}\n")
     return 0
+
+
+def _with_budget(settings: DetectorSettings, budget: float) -> DetectorSettings:
+    """`settings` with another alert budget, validated as the config file's would be."""
+    if not 0 < budget <= 100:
+        raise BacktestInputError(f"--budget must be above 0 and at most 100, not {budget:g}")
+    volume = settings.volume_spike.model_copy(update={"alert_budget": None})
+    return settings.model_copy(update={"alert_budget": budget, "volume_spike": volume})
 
 
 def _settings(

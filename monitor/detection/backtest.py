@@ -139,6 +139,25 @@ def backtest_series(
     silences: Sequence[Silence] = (),
 ) -> list[BacktestAlert]:
     """Every incident the live detector would have opened over `rows`, in time order."""
+    return backtest_report(rows, metric, settings, silences).alerts
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestReport:
+    """The alerts of a backtest and the thresholds the rule judged by at its end."""
+
+    alerts: list[BacktestAlert]
+    rule: str
+    thresholds: str  # `z >= 10.7, evidence >= 544 (calibrated ...)`, or the fixed z
+
+
+def backtest_report(
+    rows: Sequence[Row],
+    metric: Metric,
+    settings: DetectorSettings,
+    silences: Sequence[Silence] = (),
+) -> BacktestReport:
+    """The backtest's alerts, with the thresholds in force at the end of the data."""
     settings = fit_settings(settings, interval_seconds(rows))
     rule = SpikeRule(rule_for(metric), settings)
     series = to_series(rows, rule.bucket, metric)
@@ -147,7 +166,20 @@ def backtest_series(
         return any(s.covers(rule.rule, now) for s in silences)
 
     found = replay(rule, series, settings, silenced)
-    return [_alert(r.incident, r.escalated_at) for r in found]
+    alerts = [_alert(r.incident, r.escalated_at) for r in found]
+    return BacktestReport(alerts, rule.rule, thresholds(rule, series))
+
+
+def thresholds(rule: SpikeRule, series: Series) -> str:
+    """What `rule` would fire at after the last bucket of `series`, in words."""
+    if rule.judge is None:
+        warning, critical = rule.params.z_levels()
+        return f"fixed: z >= {warning:g} for a warning, >= {critical:g} critical"
+    values = series.total.astype(np.float64)
+    last = np.array([len(series) - 1])
+    calibrated = rule.judge.calibrate(series, values, series.first_data(), last)
+    z, cusum = calibrated.z[0], calibrated.cusum[0]
+    return f"z >= {z.fire:.1f}, evidence >= {cusum.fire:.1f} ({z.describe(rule.budget)})"
 
 
 def _alert(incident: Incident, escalated: datetime | None) -> BacktestAlert:
