@@ -26,6 +26,7 @@ from monitor.settings import DetectorSettings
 
 BUCKET = 300
 PER_DAY = 86_400 // BUCKET
+CLI = (sys.executable, "-m", "monitor.cli")
 START = int(datetime(2026, 1, 5, tzinfo=UTC).timestamp()) // BUCKET  # a Monday, 00:00
 
 
@@ -190,8 +191,7 @@ def test_backtest_cli_reports_thresholds_and_another_budget(tmp_path: Path) -> N
     outputs = {}
     for budget in ("0.5", "5"):
         done = subprocess.run(
-            [sys.executable, "-m", "monitor.cli", "backtest", "--counts", str(csv)]
-            + ["--metric", "volume", "--budget", budget],
+            [*CLI, "backtest", "--counts", str(csv), "--metric", "volume", "--budget", budget],
             capture_output=True,
             text=True,
             check=True,
@@ -201,7 +201,7 @@ def test_backtest_cli_reports_thresholds_and_another_budget(tmp_path: Path) -> N
         assert f"calibrated to {budget} alerts/week on 28 days" in done.stderr
     assert len(outputs["5"].stdout.splitlines()) > len(outputs["0.5"].stdout.splitlines())
     bad = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "backtest", "--counts", str(csv), "--budget", "-1"],
+        [*CLI, "backtest", "--counts", str(csv), "--budget", "-1"],
         capture_output=True,
         text=True,
     )
