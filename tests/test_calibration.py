@@ -176,10 +176,10 @@ def test_the_live_tick_reuses_the_days_already_calibrated() -> None:
     assert rule.judge is not None
     end = series.time(len(series) - 1) + timedelta(seconds=BUCKET)
     first = rule.finding(series, end)
-    size = len(rule.judge.memo._peaks)
+    size = len(rule.judge.memo)
     assert size >= 28
     assert rule.finding(series, end) == first
-    assert len(rule.judge.memo._peaks) == size  # nothing recomputed
+    assert len(rule.judge.memo) == size  # nothing recomputed
 
 
 def test_backtest_cli_reports_thresholds_and_another_budget(tmp_path: Path) -> None:

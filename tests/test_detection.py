@@ -150,11 +150,15 @@ def test_a_partial_bucket_is_compared_with_the_same_part_of_earlier_days() -> No
     counts.update({LAST - 1: (5, 1), LAST: (5, 1), LAST + 1: (3, 1)})
     first = LAST + 1 - int(VOLUME.lookback().total_seconds()) // BUCKET
     series = Series.from_counts(counts, first, LAST + 1, BUCKET)
-    short = VOLUME.assess(series, np.array([LAST + 1 - first]), fraction=0.6)[0]
+    short = FIXED_VOLUME.assess(series, np.array([LAST + 1 - first]), fraction=0.6)[0]
     assert short.buckets == 3
     assert short.observed[0] == pytest.approx(13)  # 5 + 5 + the 3 so far
     assert short.expected[0] == pytest.approx(13)  # 5 + 5 + 0.6 x 5
     assert not short.firing[0]
+    # The calibrated rule's bucket test does the same: 3 so far against 0.6 x 5.
+    bucket = VOLUME.assess(series, np.array([LAST + 1 - first]), fraction=0.6)[0]
+    assert (bucket.test, bucket.observed[0], bucket.expected[0]) == ("z", 3, pytest.approx(3))
+    assert not bucket.firing[0] and bucket.z[0] == pytest.approx(0)
 
 
 def test_rule_settings_are_validated() -> None:

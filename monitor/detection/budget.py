@@ -74,39 +74,85 @@ class BudgetJudge:
         part[len(run) - len(p) :] = fraction
         return with_cusum(seasonal_z(values, run, first, self.bucket, part), run, self.span)
 
-    def day_peaks(self, series: Series, values: Array, first: int, day: int) -> tuple[float, float]:
-        """The largest z and CUSUM of UTC day `day` (NaN for a day without scores)."""
+    def day_peaks(
+        self, series: Series, values: Array, first: int, days: list[int]
+    ) -> dict[int, tuple[float, float]]:
+        """The largest z and CUSUM of each UTC day of `days` (NaN for a day without scores).
+
+        Days already computed come from the memo, keyed by the counts they depend on (the
+        day and the season and CUSUM reach before it); the others are computed in one run.
+        """
         per_day = DAY // self.bucket
-        begin = day * per_day - series.start
-        lo, hi = max(0, begin), min(len(values) - 1, begin + per_day - 1)
-        if hi < lo or hi < first:
-            return float("nan"), float("nan")
-        reach = int(season_lags(self.bucket).max()) + 2 * self.span
-        key = (series.start + max(0, lo - reach), max(first, lo - reach) + series.start, day)
-        fingerprint = digest(values[max(0, lo - reach) : hi + 1])
+        reach = int(season_lags(self.bucket).max()) + self.span
+        own: dict[int, bytes] = {}  # digest of each day's own counts
 
-        def compute() -> tuple[float, float]:
-            s = self.scores(values, np.arange(lo, hi + 1), first, 1.0)
-            z, cusum = s.z[-(hi - lo + 1) :], s.cusum[-(hi - lo + 1) :]
-            if np.all(np.isnan(z)):
-                return float("nan"), float("nan")
-            return float(np.nanmax(z)), float(np.max(cusum))
+        def own_digest(day: int) -> bytes:
+            if day not in own:
+                begin = day * per_day - series.start
+                own[day] = digest(values[max(0, begin) : max(0, begin + per_day)])
+            return own[day]
 
-        return self.memo.get((*key, fingerprint), compute)
+        found: dict[int, tuple[float, float]] = {}
+        missing: dict[int, tuple[object, ...]] = {}
+        for day in days:
+            begin = day * per_day - series.start
+            lo, hi = max(0, begin), min(len(values) - 1, begin + per_day - 1)
+            if hi < lo or hi < first:
+                found[day] = (float("nan"), float("nan"))
+                continue
+            since = max(0, lo - reach)
+            covering = range((series.start + since) // per_day, day + 1)
+            key: tuple[object, ...] = (
+                series.start + since,
+                series.start + max(first, since),
+                day,
+                *(own_digest(d) for d in covering),
+            )
+            peak = self.memo.get(key)
+            if peak is None:
+                missing[day] = key
+            else:
+                found[day] = peak
+        if missing:
+            found.update(self._compute_peaks(values, first, series.start, missing))
+        return found
+
+    def _compute_peaks(
+        self, values: Array, first: int, base: int, missing: dict[int, tuple[object, ...]]
+    ) -> dict[int, tuple[float, float]]:
+        """Peaks of the `missing` days from one run over all of them, kept in the memo
+        (`base` is the bucket index of the series' first position)."""
+        per_day = DAY // self.bucket
+        lo = max(0, min(missing) * per_day - base)
+        hi = min(len(values) - 1, (max(missing) + 1) * per_day - 1 - base)
+        run = self.scores(values, np.arange(lo, hi + 1), first, 1.0)
+        z, cusum = run.z[-(hi - lo + 1) :], run.cusum[-(hi - lo + 1) :]
+        days = (base + np.arange(lo, hi + 1)) // per_day
+        computed: dict[int, tuple[float, float]] = {}
+        for day, key in missing.items():
+            rows = days == day
+            zs = z[rows]
+            peak = (
+                (float("nan"), float("nan"))
+                if not len(zs) or np.all(np.isnan(zs))
+                else (float(np.nanmax(zs)), float(np.max(cusum[rows])))
+            )
+            self.memo.put(key, peak)
+            computed[day] = peak
+        return computed
 
     def calibrate(self, series: Series, values: Array, first: int, p: Array) -> Calibrated:
         """Each position's thresholds, from the daily peaks of the days before its own."""
         days = day_of(p, series.start, self.bucket)
+        unique = np.unique(days).tolist()
+        wanted = sorted({d for day in unique for d in range(day - CALIBRATION_DAYS, day)})
+        peaks = self.day_peaks(series, values, first, wanted)
         by_day: dict[int, tuple[Threshold, Threshold]] = {}
-        for day in np.unique(days).tolist():
-            peaks = [
-                self.day_peaks(series, values, first, d) for d in range(day - CALIBRATION_DAYS, day)
-            ]
-            z = np.array([peak[0] for peak in peaks])
-            cusum = np.array([peak[1] for peak in peaks])
+        for day in unique:
+            before = [peaks[d] for d in range(day - CALIBRATION_DAYS, day)]
             by_day[day] = (
-                threshold(z, self.budget, "z"),
-                threshold(cusum, self.budget, "cusum"),
+                threshold(np.array([peak[0] for peak in before]), self.budget, "z"),
+                threshold(np.array([peak[1] for peak in before]), self.budget, "cusum"),
             )
         return Calibrated(
             [by_day[d][0] for d in days.tolist()], [by_day[d][1] for d in days.tolist()]

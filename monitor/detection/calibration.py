@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -179,19 +178,21 @@ class PeakMemo:
         self.size = size
         self._peaks: OrderedDict[tuple[object, ...], tuple[float, float]] = OrderedDict()
 
-    def get(
-        self, key: tuple[object, ...], compute: Callable[[], tuple[float, float]]
-    ) -> tuple[float, float]:
-        """The peaks for `key`, computed once."""
+    def get(self, key: tuple[object, ...]) -> tuple[float, float] | None:
+        """The peaks stored under `key`, if any."""
         found = self._peaks.get(key)
-        if found is None:
-            found = compute()
-            self._peaks[key] = found
-            if len(self._peaks) > self.size:
-                self._peaks.popitem(last=False)
-        else:
+        if found is not None:
             self._peaks.move_to_end(key)
         return found
+
+    def put(self, key: tuple[object, ...], peaks: tuple[float, float]) -> None:
+        """Remember `peaks` under `key`, forgetting the oldest beyond the size."""
+        self._peaks[key] = peaks
+        if len(self._peaks) > self.size:
+            self._peaks.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._peaks)
 
 
 def digest(*arrays: Array) -> bytes:

@@ -128,15 +128,15 @@ class SpikeRule:
             negative = series.negative.astype(np.float64)
         metric: Literal["t", "n"] = "n" if self.metric == "negative" else "t"
         tallies = Tallies.of(metric, total, negative, series.first_data())
-        windows = [self._window(Sums(tallies, width, fraction), positions) for width in self.widths]
         if self.judge is None or not len(positions):
-            return windows
+            return [self._window(Sums(tallies, w, fraction), positions) for w in self.widths]
         # Calibrated: the fixed windows speak only for a brand too young for a baseline.
         young = (positions - tallies.first) < self.settings.cold_start_days * (DAY // self.bucket)
-        return [
-            *(_only(w, young) for w in windows),
-            *self.judge.windows(series, positions, fraction, ~young),
-        ]
+        calibrated = self.judge.windows(series, positions, fraction, ~young)
+        if not young.any():  # the fixed windows would be computed only to stay silent
+            return calibrated
+        fixed = [self._window(Sums(tallies, w, fraction), positions) for w in self.widths]
+        return [*(_only(w, young) for w in fixed), *calibrated]
 
     def _window(self, sums: Sums, p: Array) -> Window:
         """One window width judged at positions `p`: observe, compare, test, decide."""
