@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from monitor.detection.budget import Counts
 from monitor.detection.incidents import Incident
 from monitor.detection.replay import replay
 from monitor.detection.rules import Metric, SpikeRule
@@ -175,9 +176,8 @@ def thresholds(rule: SpikeRule, series: Series) -> str:
     if rule.judge is None:
         warning, critical = rule.params.z_levels()
         return f"fixed: z >= {warning:g} for a warning, >= {critical:g} critical"
-    values = series.total.astype(np.float64)
     last = np.array([len(series) - 1])
-    calibrated = rule.judge.calibrate(series, values, series.first_data(), last)
+    calibrated = rule.judge.calibrate(Counts.of(series), series.first_data(), last)
     z, cusum = calibrated.z[0], calibrated.cusum[0]
     return f"z >= {z.fire:.1f}, evidence >= {cusum.fire:.1f} ({z.describe(rule.budget)})"
 

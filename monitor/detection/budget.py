@@ -1,9 +1,11 @@
-"""The volume rule judged against the brand's own noise and its alert budget.
+"""A rule judged against the brand's own noise and its alert budget.
 
-Two tests, each calibrated on the brand's daily peaks (`calibration.py`): the seasonal z
-of the bucket, which fires within a bucket on a large burst, and the CUSUM, which fires
-on a ramp too slow for any single bucket. Every position gets its thresholds from the
-days before its own, so a live tick and a backtest of the same counts agree.
+Two tests, each calibrated on the brand's daily peaks (`calibration.py`): the z of the
+bucket, which fires within a bucket on a large burst, and the CUSUM of it, which fires
+on a ramp too slow for any single bucket. The z is the seasonal z of the volume
+(`volume_spike`) or the beta-binomial z of the negatives given the volume
+(`negative_spike`). Every position gets its thresholds from the days before its own, so
+a live tick and a backtest of the same counts agree.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from monitor.detection.calibration import (
     digest,
     season_lags,
     seasonal_z,
+    share_scores,
     threshold,
     with_cusum,
 )
@@ -49,9 +52,17 @@ class Calibrated:
 
 
 class BudgetJudge:
-    """Judges one series' volume at given positions: two calibrated tests."""
+    """Judges one series at given positions with two calibrated tests: its volume
+    (`metric` "volume"), or its negatives given its volume ("negative")."""
 
-    def __init__(self, settings: DetectorSettings, params: RuleSettings, budget: float) -> None:
+    def __init__(
+        self,
+        settings: DetectorSettings,
+        params: RuleSettings,
+        budget: float,
+        metric: str = "volume",
+    ) -> None:
+        self.metric = metric
         self.settings = settings
         self.params = params
         self.budget = budget
@@ -64,7 +75,7 @@ class BudgetJudge:
         longest = int(season_lags(self.bucket).max()) + 2 * self.span
         return (CALIBRATION_DAYS + 1) * DAY + longest * self.bucket
 
-    def scores(self, values: Array, p: Array, first: int, fraction: Array | float) -> Scores:
+    def scores(self, counts: Counts, p: Array, first: int, fraction: Array | float) -> Scores:
         """z and CUSUM at the consecutive positions `p`, and before them over a whole
         CUSUM stretch (`span` - 1 buckets, each with its own CUSUM, which reaches as far
         again): the result's last len(p) rows are `p`'s."""
@@ -72,10 +83,14 @@ class BudgetJudge:
         run = np.arange(lo, int(p[-1]) + 1)
         part = np.ones(len(run))
         part[len(run) - len(p) :] = fraction
-        return with_cusum(seasonal_z(values, run, first, self.bucket, part), run, self.span)
+        if self.metric == "negative":
+            z = share_scores(counts.total, counts.negative, run, first, self.bucket, counts.start)
+        else:
+            z = seasonal_z(counts.total, run, first, self.bucket, part)
+        return with_cusum(z, run, self.span)
 
     def day_peaks(
-        self, series: Series, values: Array, first: int, days: list[int]
+        self, counts: Counts, first: int, days: list[int]
     ) -> dict[int, tuple[float, float]]:
         """The largest z and CUSUM of each UTC day of `days` (NaN for a day without scores).
 
@@ -88,23 +103,25 @@ class BudgetJudge:
 
         def own_digest(day: int) -> bytes:
             if day not in own:
-                begin = day * per_day - series.start
-                own[day] = digest(values[max(0, begin) : max(0, begin + per_day)])
+                span = slice(
+                    max(0, day * per_day - counts.start), max(0, (day + 1) * per_day - counts.start)
+                )
+                own[day] = digest(counts.total[span], counts.negative[span])
             return own[day]
 
         found: dict[int, tuple[float, float]] = {}
         missing: dict[int, tuple[object, ...]] = {}
         for day in days:
-            begin = day * per_day - series.start
-            lo, hi = max(0, begin), min(len(values) - 1, begin + per_day - 1)
+            begin = day * per_day - counts.start
+            lo, hi = max(0, begin), min(len(counts.total) - 1, begin + per_day - 1)
             if hi < lo or hi < first:
                 found[day] = (float("nan"), float("nan"))
                 continue
             since = max(0, lo - reach)
-            covering = range((series.start + since) // per_day, day + 1)
+            covering = range((counts.start + since) // per_day, day + 1)
             key: tuple[object, ...] = (
-                series.start + since,
-                series.start + max(first, since),
+                counts.start + since,
+                counts.start + max(first, since),
                 day,
                 *(own_digest(d) for d in covering),
             )
@@ -114,18 +131,17 @@ class BudgetJudge:
             else:
                 found[day] = peak
         if missing:
-            found.update(self._compute_peaks(values, first, series.start, missing))
+            found.update(self._compute_peaks(counts, first, missing))
         return found
 
     def _compute_peaks(
-        self, values: Array, first: int, base: int, missing: dict[int, tuple[object, ...]]
+        self, counts: Counts, first: int, missing: dict[int, tuple[object, ...]]
     ) -> dict[int, tuple[float, float]]:
-        """Peaks of the `missing` days from one run over all of them, kept in the memo
-        (`base` is the bucket index of the series' first position)."""
-        per_day = DAY // self.bucket
+        """Peaks of the `missing` days from one run over all of them, kept in the memo."""
+        per_day, base = DAY // self.bucket, counts.start
         lo = max(0, min(missing) * per_day - base)
-        hi = min(len(values) - 1, (max(missing) + 1) * per_day - 1 - base)
-        run = self.scores(values, np.arange(lo, hi + 1), first, 1.0)
+        hi = min(len(counts.total) - 1, (max(missing) + 1) * per_day - 1 - base)
+        run = self.scores(counts, np.arange(lo, hi + 1), first, 1.0)
         z, cusum = run.z[-(hi - lo + 1) :], run.cusum[-(hi - lo + 1) :]
         days = (base + np.arange(lo, hi + 1)) // per_day
         computed: dict[int, tuple[float, float]] = {}
@@ -141,18 +157,19 @@ class BudgetJudge:
             computed[day] = peak
         return computed
 
-    def calibrate(self, series: Series, values: Array, first: int, p: Array) -> Calibrated:
+    def calibrate(self, counts: Counts, first: int, p: Array) -> Calibrated:
         """Each position's thresholds, from the daily peaks of the days before its own."""
-        days = day_of(p, series.start, self.bucket)
+        days = day_of(p, counts.start, self.bucket)
         unique = np.unique(days).tolist()
         wanted = sorted({d for day in unique for d in range(day - CALIBRATION_DAYS, day)})
-        peaks = self.day_peaks(series, values, first, wanted)
+        peaks = self.day_peaks(counts, first, wanted)
+        robust = self.metric == "negative"
         by_day: dict[int, tuple[Threshold, Threshold]] = {}
         for day in unique:
             before = [peaks[d] for d in range(day - CALIBRATION_DAYS, day)]
             by_day[day] = (
-                threshold(np.array([peak[0] for peak in before]), self.budget, "z"),
-                threshold(np.array([peak[1] for peak in before]), self.budget, "cusum"),
+                threshold(np.array([peak[0] for peak in before]), self.budget, "z", robust),
+                threshold(np.array([peak[1] for peak in before]), self.budget, "cusum", robust),
             )
         return Calibrated(
             [by_day[d][0] for d in days.tolist()], [by_day[d][1] for d in days.tolist()]
@@ -160,32 +177,24 @@ class BudgetJudge:
 
     def windows(self, series: Series, p: Array, fraction: float, active: Array) -> list[Window]:
         """The z window (one bucket) and the CUSUM window (since its stretch began) at `p`."""
-        values = series.total.astype(np.float64)
-        negative = (
-            series.negative.astype(np.float64)
-            if series.negative is not None
-            else np.zeros_like(values)
-        )
+        counts = Counts.of(series)
         first = series.first_data()
-        run = self.scores(values, p, first, _fractions(len(p), fraction))
+        run = self.scores(counts, p, first, _fractions(len(p), fraction))
         offset = len(run.z) - len(p)  # rows of `run` before p[0]
-        calibrated = self.calibrate(series, values, first, p)
+        calibrated = self.calibrate(counts, first, p)
         fresh = self._fresh(run, p, offset, calibrated)
         scores = Scores(
             run.z[offset:], run.cusum[offset:], run.since[offset:], run.expected[offset:]
         )
-        tallies = Tallies.of("t", values, negative, first)
+        tallies = Tallies.of("t", counts.total, counts.negative, first)
         usual = usual_share(
             Sums(tallies, 1, fraction), p, self.settings.baseline_days, DAY // self.bucket
         )
-        count = values[p] * 1.0
-        z_window = self._z_window(scores, calibrated, count, negative[p], usual, p, active)
+        z_window = self._z_window(scores, calibrated, counts, usual, p, active)
         run_start = int(p[0]) - offset
         expected = prefix(run.expected)  # usual counts over any stretch of the run
         stretch = expected[p - run_start + 1] - expected[scores.since - run_start]
-        c_window = self._cusum_window(
-            scores, calibrated, values, negative, stretch, usual, p, active, fresh
-        )
+        c_window = self._cusum_window(scores, calibrated, counts, stretch, usual, p, active, fresh)
         return [z_window, c_window]
 
     def _fresh(self, run: Scores, p: Array, offset: int, cal: Calibrated) -> Array:
@@ -208,6 +217,12 @@ class BudgetJudge:
                 fresh[row] = False
         return fresh
 
+    def _usual(self, expected: Array, total: Array, usual: Array) -> dict[str, Array]:
+        """The usual totals and negatives behind `expected` (the rule's metric)."""
+        if self.metric == "negative":  # expected negatives given the total seen
+            return {"expected_total": total, "expected_negative": expected}
+        return {"expected_total": expected, "expected_negative": expected * usual}
+
     def _gates(self, observed: Array, expected: Array) -> Array:
         return (observed >= self.params.min_count) & (observed - expected >= self.params.min_excess)
 
@@ -215,12 +230,13 @@ class BudgetJudge:
         self,
         s: Scores,
         cal: Calibrated,
-        count: Array,
-        negative: Array,
+        counts: Counts,
         usual: Array,
         p: Array,
         active: Array,
     ) -> Window:
+        count = counts.metric(self.metric)[p]
+        total, negative = counts.total[p], counts.negative[p]
         fire_at = np.array([t.fire for t in cal.z])
         calm_at = np.array([max(CALM_FLOOR, t.calm) for t in cal.z])
         z = np.nan_to_num(s.z, nan=0.0)
@@ -237,14 +253,13 @@ class BudgetJudge:
             buckets=1,
             observed=count,
             expected=s.expected,
-            expected_total=s.expected,
-            expected_negative=s.expected * usual,
+            **self._usual(s.expected, total, usual),
             z=z,
             firing=firing,
             elevated=elevated,
             critical=critical,
             reason=reason,
-            total=count,
+            total=total,
             negative=negative,
             usual_share=usual,
             start=p,
@@ -258,8 +273,7 @@ class BudgetJudge:
         self,
         s: Scores,
         cal: Calibrated,
-        values: Array,
-        negative: Array,
+        counts: Counts,
         expected: Array,
         usual: Array,
         p: Array,
@@ -267,9 +281,10 @@ class BudgetJudge:
         fresh: Array,
     ) -> Window:
         fire_at = np.array([t.fire for t in cal.cusum])
-        ct, cn = prefix(values), prefix(negative)
-        observed = ct[p + 1] - ct[s.since]
+        ct, cn = prefix(counts.total), prefix(counts.negative)
+        total = ct[p + 1] - ct[s.since]
         negatives = cn[p + 1] - cn[s.since]
+        observed = negatives if self.metric == "negative" else total
         live = np.nan_to_num(s.z, nan=0.0) >= CUSUM_LIVE_Z
         big = self._gates(observed, expected)
         hot = s.cusum >= fire_at
@@ -280,14 +295,13 @@ class BudgetJudge:
             buckets=1,
             observed=observed,
             expected=expected,
-            expected_total=expected,
-            expected_negative=expected * usual,
+            **self._usual(expected, total, usual),
             z=s.cusum,
             firing=firing,
             elevated=firing | (active & hot & live),
             critical=critical,
             reason=reason,
-            total=observed,
+            total=total,
             negative=negatives,
             usual_share=usual,
             start=s.since,
@@ -296,6 +310,30 @@ class BudgetJudge:
             test="cusum",
             note=tuple(t.describe(self.budget) for t in cal.cusum),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """A series' totals and negatives as floats, from bucket index `start` on."""
+
+    start: int
+    total: Array
+    negative: Array
+
+    @classmethod
+    def of(cls, series: Series) -> Counts:
+        """The counts of `series` (no negatives: zeros)."""
+        total = series.total.astype(np.float64)
+        negative = (
+            series.negative.astype(np.float64)
+            if series.negative is not None
+            else np.zeros_like(total)
+        )
+        return cls(series.start, total, negative)
+
+    def metric(self, name: str) -> Array:
+        """The counts a rule watches: negatives, or all mentions."""
+        return self.negative if name == "negative" else self.total
 
 
 def _fractions(n: int, fraction: float) -> Array:

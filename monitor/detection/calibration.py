@@ -39,6 +39,8 @@ YOUNG_DAYS = 3
 YOUNG_THRESHOLD = {"z": 8.0, "cusum": 50.0}
 THRESHOLD_FLOOR = {"z": 3.0, "cusum": 6.0}
 MEMO_SIZE = 200_000
+GUMBEL_MEDIAN = -math.log(math.log(2))  # a Gumbel's median is mu + this * beta
+GUMBEL_IQ = GUMBEL_MEDIAN + math.log(-math.log(0.25))  # median - lower quartile, in betas
 
 Test = Literal["z", "cusum"]
 Basis = Literal["budget", "so far", "young"]
@@ -123,6 +125,67 @@ def _robust_z(
     return np.where(enough, z, np.nan), level
 
 
+def share_scores(
+    total: Array, negative: Array, p: Array, first: int, bucket: int, start: int
+) -> Scores:
+    """z of each bucket's negatives given its total: how far above the usual share.
+
+    n ~ N·p with the beta-binomial variance N p (1-p) (1 + (N-1) rho): p is the share over
+    the previous 7 days or the last day, whichever is higher (a drift is not a burst), rho
+    the brand's own over-dispersion over the 7 days before the position's UTC day (`start`
+    is the bucket index of position 0), so a news spike (N ten times usual, the usual
+    share) scores no more than an ordinary hour.
+    """
+    per_day = DAY // bucket
+    ct, cn = _prefix(total), _prefix(negative)
+    usual = np.maximum(_share(ct, cn, p, SEASON_DAYS * per_day), _share(ct, cn, p, per_day))
+    rho = np.zeros(len(p))
+    days = (start + p) // per_day  # dispersion is estimated once per UTC day
+    for day in np.unique(days).tolist():
+        rows = days == day
+        rho[rows] = _dispersion(total, negative, day * per_day - start, first, per_day)
+    n_all, n_neg = total[p].astype(np.float64), negative[p].astype(np.float64)
+    var = n_all * usual * (1 - usual) * (1 + np.maximum(n_all - 1, 0) * rho)
+    z = np.divide(n_neg - n_all * usual, np.sqrt(var), out=np.zeros(len(p)), where=var > 0)
+    z = np.where(p - first >= per_day, z, np.nan)
+    return Scores(z, np.zeros(len(p)), p.copy(), n_all * usual)
+
+
+SHARE_PRIOR = 20.0  # pseudo-mentions at the default share: a thin history is not trusted
+DEFAULT_SHARE = 0.25
+DISPERSION_TRIM = 0.02  # the most surprising buckets left out of rho (bursts are not noise)
+
+
+def _prefix(values: Array) -> Array:
+    out = np.zeros(len(values) + 1)
+    np.cumsum(values, out=out[1:])
+    return out
+
+
+def _share(ct: Array, cn: Array, end: Array, span: int) -> Array:
+    """Share of negatives over the `span` buckets before each of `end`, with a prior."""
+    begin = np.clip(end - span, 0, None)
+    return (cn[end] - cn[begin] + SHARE_PRIOR * DEFAULT_SHARE) / (ct[end] - ct[begin] + SHARE_PRIOR)
+
+
+def _dispersion(total: Array, negative: Array, end: int, first: int, per_day: int) -> float:
+    """Intra-class correlation rho of negatives over the 7 days of buckets before `end`."""
+    lo = max(first, end - SEASON_DAYS * per_day, 0)
+    n_all = total[lo:end].astype(np.float64)
+    n_neg = negative[lo:end].astype(np.float64)
+    busy = n_all > 1
+    if busy.sum() < per_day // 4:
+        return 0.0
+    n_all, n_neg = n_all[busy], n_neg[busy]
+    share = (n_neg.sum() + SHARE_PRIOR * DEFAULT_SHARE) / (n_all.sum() + SHARE_PRIOR)
+    binomial = n_all * share * (1 - share)
+    surprise = (n_neg - n_all * share) ** 2
+    keep = surprise / binomial <= np.quantile(surprise / binomial, 1 - DISPERSION_TRIM)
+    extra = float(np.sum(surprise[keep] - binomial[keep]))
+    scale = float(np.sum(binomial[keep] * (n_all[keep] - 1)))
+    return float(np.clip(extra / scale, 0.0, 0.5)) if scale > 0 else 0.0
+
+
 def with_cusum(scores: Scores, p: Array, span: int) -> Scores:
     """Add the CUSUM at each position whose previous `span` positions are in `p` too.
 
@@ -150,8 +213,13 @@ def day_of(position: Array, start: int, bucket: int) -> Array:
     return ((start + position) * bucket) // DAY
 
 
-def threshold(peaks: Array, budget: float, test: Test) -> Threshold:
-    """The threshold of `test` from the brand's daily peaks (NaN: a day without a score)."""
+def threshold(peaks: Array, budget: float, test: Test, robust: bool = False) -> Threshold:
+    """The threshold of `test` from the brand's daily peaks (NaN: a day without a score).
+
+    `robust`: fit a Gumbel law to the lower half of the peaks (their median and lower
+    quartile) and take its quantile for the budget, so that days with incidents, if
+    they come often, do not lift the threshold to their own height.
+    """
     known = np.sort(peaks[~np.isnan(peaks)])[::-1]
     days = len(known)
     floor = THRESHOLD_FLOOR[test]
@@ -163,6 +231,12 @@ def threshold(peaks: Array, budget: float, test: Test) -> Threshold:
         return Threshold(max(floor, float(known[0])), calm, "so far", days)
     allowed = math.floor(budget / 2 * days / 7)
     fire = float(known[min(allowed, days - 1)])
+    if robust:
+        median, quartile = float(np.median(known)), float(np.quantile(known, 0.25))
+        beta = max((median - quartile) / GUMBEL_IQ, 1e-6)
+        mu = median - GUMBEL_MEDIAN * beta
+        daily = min(0.5, budget / 2 / 7)  # chance that an ordinary day passes
+        fire = mu - beta * math.log(-math.log(1 - daily))
     return Threshold(max(floor, fire), min(calm, max(floor, fire)), "budget", days)
 
 
