@@ -16,6 +16,7 @@ from monitor.detection.calibration import (
     CUSUM_CAP,
     CUSUM_DRIFT,
     Scores,
+    share_scores,
     threshold,
     with_cusum,
 )
@@ -164,8 +165,6 @@ def test_the_fixed_z_windows_come_back_when_z_warning_is_set() -> None:
 def test_budget_settings_are_validated() -> None:
     with pytest.raises(ValidationError, match="z_critical needs z_warning"):
         DetectorSettings.model_validate({"volume_spike": {"z_critical": 9}})
-    with pytest.raises(ValidationError, match="alert_budget applies to volume_spike"):
-        DetectorSettings.model_validate({"negative_spike": {"alert_budget": 1}})
     with pytest.raises(ValidationError):
         DetectorSettings.model_validate({"alert_budget": 0})
 
@@ -206,3 +205,71 @@ def test_backtest_cli_reports_thresholds_and_another_budget(tmp_path: Path) -> N
         text=True,
     )
     assert bad.returncode == 2 and "--budget must be above 0" in bad.stderr
+
+
+def with_negatives(total: np.ndarray, seed: int, share: float = 0.2) -> np.ndarray:
+    """Negatives of each bucket: a share that wanders from bucket to bucket (beta)."""
+    rng = np.random.default_rng(seed)
+    shares = rng.beta(share * 40, (1 - share) * 40, size=len(total))
+    return rng.binomial(total, shares).astype(np.int64)
+
+
+def negative_rule(**rule: object) -> SpikeRule:
+    return SpikeRule("negative_spike", DetectorSettings.model_validate({"negative_spike": rule}))
+
+
+def fired_in(rule: SpikeRule, series: Series, start: int, stop: int) -> bool:
+    return any(
+        r.incident.opened_at is not None
+        and series.time(start) < r.incident.opened_at <= series.time(stop) + timedelta(minutes=30)
+        for r in replay(rule, series, rule.settings)
+    )
+
+
+def test_negative_rule_hears_complaints_not_news() -> None:
+    total = heavy_tailed(32, seed=21, level=30)
+    negative = with_negatives(total, seed=22)
+    at = len(total) - PER_DAY // 3
+    # News: eight times the mentions for two hours, with the usual share of negatives.
+    news_total, news_negative = total.copy(), negative.copy()
+    news_total[at : at + 24] *= 8
+    news_negative[at : at + 24] = with_negatives(news_total[at : at + 24], seed=23)
+    news = Series(START, BUCKET, news_total, news_negative)
+    assert not fired_in(negative_rule(), news, at, at + 24)
+    # Complaints: the negatives of that hour doubled and more, the rest as usual.
+    burst_total, burst_negative = total.copy(), negative.copy()
+    extra = 2 * burst_negative[at : at + 12] + 3
+    burst_total[at : at + 12] += extra
+    burst_negative[at : at + 12] += extra
+    burst = Series(START, BUCKET, burst_total, burst_negative)
+    assert fired_in(negative_rule(), burst, at, at + 12)
+    # share_margin counts: asking for a share 60 points above usual silences it.
+    assert not fired_in(negative_rule(share_margin=0.6), burst, at, at + 12)
+
+
+def test_robust_thresholds_are_not_lifted_by_frequent_incidents() -> None:
+    rng = np.random.default_rng(4)
+    clean = rng.gumbel(4.0, 0.6, size=28)
+    busy = clean.copy()
+    busy[::3] = 15.0  # an incident every third day
+    plain, robust = threshold(busy, 0.5, "z"), threshold(busy, 0.5, "z", robust=True)
+    assert plain.fire == 15.0  # the empirical peak lands on the incidents' height
+    assert robust.fire < 10.0
+    assert abs(robust.fire - threshold(clean, 0.5, "z", robust=True).fire) < 2.5
+
+
+def test_share_scores_follow_the_brands_own_dispersion() -> None:
+    total = heavy_tailed(10, seed=31, level=40)
+    binomial = np.random.default_rng(32).binomial(total, 0.2)
+    wandering = with_negatives(total, seed=33)  # beta-binomial, rho about 1/41
+    p = np.arange(len(total) - PER_DAY, len(total))
+    quiet = share_scores(total, binomial, p, 0, BUCKET, START)
+    wide = share_scores(total, wandering, p, 0, BUCKET, START)
+    # Each score has spread near 1 on its own data: the wandering share is not news.
+    assert 0.8 < np.std(quiet.z) < 1.25
+    assert 0.8 < np.std(wide.z) < 1.35
+    # Buckets without mentions add no evidence: a silent night does not drain a ramp.
+    scores = share_scores(total, binomial, p, 0, BUCKET, START)
+    silent = np.zeros(len(p), dtype=bool)
+    steps = with_cusum(scores, p, 24, silent)
+    assert np.all(steps.cusum == 0)

@@ -1,4 +1,5 @@
-"""The spike rules on synthetic bucket counts: baseline, gates, windows, cold start."""
+"""The fixed-z spike rules (a `z_warning` set) on synthetic bucket counts: baseline, gates,
+windows, cold start. The default, budget-calibrated rules: test_calibration.py."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ NOW = datetime(2026, 11, 20, 18, 5, tzinfo=UTC)  # the end of a bucket: a whole 
 BUCKET = 300
 LAST = int(NOW.timestamp()) // BUCKET - 1
 PER_DAY = 86_400 // BUCKET
-SETTINGS = DetectorSettings()
+SETTINGS = DetectorSettings.model_validate(
+    {"negative_spike": {"z_warning": 4.0, "z_critical": 8.0}}
+)
 NEGATIVE = SpikeRule("negative_spike", SETTINGS)
 VOLUME = SpikeRule("volume_spike", SETTINGS)
 # The fixed-z windows (hour-of-week baseline) that a z_warning override brings back.

@@ -18,6 +18,7 @@ from monitor.detection.calibration import (
     CALIBRATION_DAYS,
     CUSUM_DRIFT,
     CUSUM_SPAN_SECONDS,
+    POOLED,
     PeakMemo,
     Scores,
     Threshold,
@@ -31,7 +32,7 @@ from monitor.detection.calibration import (
 )
 from monitor.detection.series import DAY, Array, Series, Sums, Tallies, prefix, usual_share
 from monitor.detection.verdicts import Window
-from monitor.settings import DetectorSettings, RuleSettings
+from monitor.settings import DetectorSettings, NegativeRuleSettings, RuleSettings
 
 # The CUSUM keeps an incident going only while the bucket itself is above usual (z at
 # least this): once the ramp is over the incident calms instead of waiting for the sum
@@ -41,6 +42,7 @@ CUSUM_LIVE_Z = 1.0
 CUSUM_FRESH_SECONDS = 3600
 CRITICAL_RATIO = 2.0
 CALM_FLOOR = 1.5
+SHARE_RATIO = 1.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +85,10 @@ class BudgetJudge:
         run = np.arange(lo, int(p[-1]) + 1)
         part = np.ones(len(run))
         part[len(run) - len(p) :] = fraction
-        if self.metric == "negative":
+        if self.metric == "negative":  # a bucket without mentions says nothing of a share
             z = share_scores(counts.total, counts.negative, run, first, self.bucket, counts.start)
-        else:
-            z = seasonal_z(counts.total, run, first, self.bucket, part)
+            return with_cusum(z, run, self.span, counts.total[run] > 0)
+        z = seasonal_z(counts.total, run, first, self.bucket, part)
         return with_cusum(z, run, self.span)
 
     def day_peaks(
@@ -190,9 +192,12 @@ class BudgetJudge:
         usual = usual_share(
             Sums(tallies, 1, fraction), p, self.settings.baseline_days, DAY // self.bucket
         )
-        z_window = self._z_window(scores, calibrated, counts, usual, p, active)
         run_start = int(p[0]) - offset
         expected = prefix(run.expected)  # usual counts over any stretch of the run
+        width = POOLED if self.metric == "negative" else 1  # buckets the z test pools
+        begin = np.maximum(p - width + 1, run_start)
+        pooled = expected[p - run_start + 1] - expected[begin - run_start]
+        z_window = self._z_window(scores, calibrated, counts, pooled, begin, usual, p, active)
         stretch = expected[p - run_start + 1] - expected[scores.since - run_start]
         c_window = self._cusum_window(scores, calibrated, counts, stretch, usual, p, active, fresh)
         return [z_window, c_window]
@@ -223,26 +228,36 @@ class BudgetJudge:
             return {"expected_total": total, "expected_negative": expected}
         return {"expected_total": expected, "expected_negative": expected * usual}
 
-    def _gates(self, observed: Array, expected: Array) -> Array:
-        return (observed >= self.params.min_count) & (observed - expected >= self.params.min_excess)
+    def _gates(self, observed: Array, expected: Array, total: Array, usual: Array) -> Array:
+        """At least `min_count` and `min_excess`; for negatives, a share clearly above
+        the usual one too (`share_margin` points and 1.25 times)."""
+        big = (observed >= self.params.min_count) & (observed - expected >= self.params.min_excess)
+        if not isinstance(self.params, NegativeRuleSettings):
+            return big
+        share = np.divide(observed, total, out=np.zeros(len(total)), where=total > 0)
+        return big & (share >= np.maximum(usual + self.params.share_margin, usual * SHARE_RATIO))
 
     def _z_window(
         self,
         s: Scores,
         cal: Calibrated,
         counts: Counts,
+        expected: Array,
+        begin: Array,
         usual: Array,
         p: Array,
         active: Array,
     ) -> Window:
-        count = counts.metric(self.metric)[p]
-        total, negative = counts.total[p], counts.negative[p]
+        """The z test's window: the bucket, or the last POOLED buckets (`begin`..`p`)."""
+        ct, cn = prefix(counts.total), prefix(counts.negative)
+        total, negative = ct[p + 1] - ct[begin], cn[p + 1] - cn[begin]
+        count = negative if self.metric == "negative" else total
         fire_at = np.array([t.fire for t in cal.z])
         calm_at = np.array([max(CALM_FLOOR, t.calm) for t in cal.z])
         z = np.nan_to_num(s.z, nan=0.0)
-        big = self._gates(count, s.expected)
+        big = self._gates(count, expected, total, usual)
         firing = active & big & (z >= fire_at)
-        elevated = active & (firing | ((z >= calm_at) & (count > s.expected)))
+        elevated = active & (firing | ((z >= calm_at) & (count > expected)))
         critical = firing & (z >= CRITICAL_RATIO * fire_at)
         reason = np.select(
             [firing, np.isnan(s.z), ~big & (z >= fire_at), z >= fire_at],
@@ -252,8 +267,8 @@ class BudgetJudge:
         return Window(
             buckets=1,
             observed=count,
-            expected=s.expected,
-            **self._usual(s.expected, total, usual),
+            expected=expected,
+            **self._usual(expected, total, usual),
             z=z,
             firing=firing,
             elevated=elevated,
@@ -262,7 +277,7 @@ class BudgetJudge:
             total=total,
             negative=negative,
             usual_share=usual,
-            start=p,
+            start=begin,
             threshold=fire_at,
             active=active,
             test="z",
@@ -286,7 +301,7 @@ class BudgetJudge:
         negatives = cn[p + 1] - cn[s.since]
         observed = negatives if self.metric == "negative" else total
         live = np.nan_to_num(s.z, nan=0.0) >= CUSUM_LIVE_Z
-        big = self._gates(observed, expected)
+        big = self._gates(observed, expected, total, usual)
         hot = s.cusum >= fire_at
         firing = active & big & hot & fresh & live
         critical = firing & (s.cusum >= CRITICAL_RATIO * fire_at)

@@ -36,6 +36,7 @@ CUSUM_SPAN_SECONDS = DAY
 CALIBRATION_DAYS = 28
 CALIBRATION_MIN_DAYS = 14
 YOUNG_DAYS = 3
+FIT_MIN_DAYS = 7  # a fit to the lower half of the peaks needs a week of them
 YOUNG_THRESHOLD = {"z": 8.0, "cusum": 50.0}
 THRESHOLD_FLOOR = {"z": 3.0, "cusum": 6.0}
 MEMO_SIZE = 200_000
@@ -43,7 +44,7 @@ GUMBEL_MEDIAN = -math.log(math.log(2))  # a Gumbel's median is mu + this * beta
 GUMBEL_IQ = GUMBEL_MEDIAN + math.log(-math.log(0.25))  # median - lower quartile, in betas
 
 Test = Literal["z", "cusum"]
-Basis = Literal["budget", "so far", "young"]
+Basis = Literal["budget", "early fit", "so far", "young"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class Scores:
     cusum: Array
     since: Array  # position where the CUSUM's stretch starts
     expected: Array  # the usual count per bucket (median of the season)
+    steps: Array | None = None  # the per-bucket z the CUSUM adds up, when not `z`
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ class Threshold:
         """`calibrated to 0.5 alerts/week on 28 days`, `young brand: 3 days`..."""
         if self.basis == "budget":
             return f"calibrated to {budget:g} alerts/week on {self.days} days"
+        if self.basis == "early fit":
+            return f"fitted to {budget:g} alerts/week on {self.days} days (calibration needs 14)"
         if self.basis == "so far":
             return f"highest daily peak of {self.days} days (calibration needs 14)"
         return f"new brand ({self.days} days of history): conservative threshold"
@@ -145,15 +149,40 @@ def share_scores(
         rows = days == day
         rho[rows] = _dispersion(total, negative, day * per_day - start, first, per_day)
     n_all, n_neg = total[p].astype(np.float64), negative[p].astype(np.float64)
-    var = n_all * usual * (1 - usual) * (1 + np.maximum(n_all - 1, 0) * rho)
-    z = np.divide(n_neg - n_all * usual, np.sqrt(var), out=np.zeros(len(p)), where=var > 0)
-    z = np.where(p - first >= per_day, z, np.nan)
-    return Scores(z, np.zeros(len(p)), p.copy(), n_all * usual)
+    inflation = 1 + np.maximum(n_all - 1, 0) * rho
+    var = n_all * usual * (1 - usual) * inflation
+    excess = n_neg - n_all * usual
+    z = np.divide(excess, np.sqrt(var), out=np.zeros(len(p)), where=var > 0)
+    known = p - first >= per_day
+    # The window test pools the last POOLED buckets (a burst spread over them is clearer
+    # than in any one); the CUSUM adds up the buckets one by one.
+    pooled_var, pooled_excess = _trailing(var, POOLED), _trailing(excess, POOLED)
+    pooled = np.divide(
+        pooled_excess, np.sqrt(pooled_var), out=np.zeros(len(p)), where=pooled_var > 0
+    )
+    return Scores(
+        np.where(known, pooled, np.nan),
+        np.zeros(len(p)),
+        p.copy(),
+        n_all * usual,
+        np.where(known, z, np.nan),
+    )
+
+
+def _trailing(values: Array, width: int) -> Array:
+    """Sum of each value and the `width` - 1 before it (fewer at the start)."""
+    c = np.concatenate([[0.0], np.cumsum(values)])
+    ends = np.arange(1, len(values) + 1)
+    return c[ends] - c[np.clip(ends - width, 0, None)]
 
 
 SHARE_PRIOR = 20.0  # pseudo-mentions at the default share: a thin history is not trusted
 DEFAULT_SHARE = 0.25
-DISPERSION_TRIM = 0.02  # the most surprising buckets left out of rho (bursts are not noise)
+RHO_MAX = 0.5
+DISPERSION_MIN_N = 10
+POOLED = 3
+DISPERSION_MIN_BUCKETS = 24
+CHI2_MEDIAN = 0.4549  # median of a chi-square with one degree of freedom
 
 
 def _prefix(values: Array) -> Array:
@@ -169,31 +198,47 @@ def _share(ct: Array, cn: Array, end: Array, span: int) -> Array:
 
 
 def _dispersion(total: Array, negative: Array, end: int, first: int, per_day: int) -> float:
-    """Intra-class correlation rho of negatives over the 7 days of buckets before `end`."""
+    """Intra-class correlation rho of negatives over the 7 days of buckets before `end`.
+
+    Robust: rho is the value at which the median of each bucket's squared residual over
+    its beta-binomial variance is the median of a chi-square with one degree of freedom,
+    so bursts, even a few hours a week of them, are not taken for noise.
+    """
     lo = max(first, end - SEASON_DAYS * per_day, 0)
     n_all = total[lo:end].astype(np.float64)
     n_neg = negative[lo:end].astype(np.float64)
-    busy = n_all > 1
-    if busy.sum() < per_day // 4:
-        return 0.0
+    busy = n_all >= DISPERSION_MIN_N  # small buckets are too discrete for a median
+    if busy.sum() < DISPERSION_MIN_BUCKETS:
+        return 0.0  # a small brand, where a bucket's few mentions hardly correlate
     n_all, n_neg = n_all[busy], n_neg[busy]
     share = (n_neg.sum() + SHARE_PRIOR * DEFAULT_SHARE) / (n_all.sum() + SHARE_PRIOR)
-    binomial = n_all * share * (1 - share)
-    surprise = (n_neg - n_all * share) ** 2
-    keep = surprise / binomial <= np.quantile(surprise / binomial, 1 - DISPERSION_TRIM)
-    extra = float(np.sum(surprise[keep] - binomial[keep]))
-    scale = float(np.sum(binomial[keep] * (n_all[keep] - 1)))
-    return float(np.clip(extra / scale, 0.0, 0.5)) if scale > 0 else 0.0
+    ratio = (n_neg - n_all * share) ** 2 / (n_all * share * (1 - share))
+    low, high = 0.0, RHO_MAX
+    if np.median(ratio / (1 + (n_all - 1) * high)) > CHI2_MEDIAN:
+        return RHO_MAX
+    if np.median(ratio) <= CHI2_MEDIAN:
+        return 0.0
+    for _ in range(30):  # bisection: the median falls as rho grows
+        mid = (low + high) / 2
+        if np.median(ratio / (1 + (n_all - 1) * mid)) > CHI2_MEDIAN:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
 
 
-def with_cusum(scores: Scores, p: Array, span: int) -> Scores:
+def with_cusum(scores: Scores, p: Array, span: int, informative: Array | None = None) -> Scores:
     """Add the CUSUM at each position whose previous `span` positions are in `p` too.
 
     `p` must be consecutive. The CUSUM at t is the largest sum of min(z, CAP) - DRIFT over
     a stretch ending at t and starting at most `span` - 1 buckets before it (0 if none is
     positive): the evidence of a ramp, the same whether computed live or in a backtest.
+    A bucket that is not `informative` (no mention to judge a share by) adds nothing.
     """
-    steps = np.minimum(np.nan_to_num(scores.z, nan=0.0), CUSUM_CAP) - CUSUM_DRIFT
+    z = scores.z if scores.steps is None else scores.steps
+    steps = np.minimum(np.nan_to_num(z, nan=0.0), CUSUM_CAP) - CUSUM_DRIFT
+    if informative is not None:
+        steps = np.where(informative, steps, 0.0)
     c = np.concatenate([[0.0], np.cumsum(steps)])  # c[i] = sum of steps[:i]
     n = len(steps)
     cusum = np.zeros(n)
@@ -205,7 +250,7 @@ def with_cusum(scores: Scores, p: Array, span: int) -> Scores:
         start = rows - span + 1 + lowest
         cusum[span - 1 :] = np.maximum(c[rows + 1] - c[start], 0.0)
         since[span - 1 :] = p[start]
-    return Scores(scores.z, cusum, since, scores.expected)
+    return Scores(scores.z, cusum, since, scores.expected, scores.steps)
 
 
 def day_of(position: Array, start: int, bucket: int) -> Array:
@@ -227,17 +272,22 @@ def threshold(peaks: Array, budget: float, test: Test, robust: bool = False) -> 
         fire = YOUNG_THRESHOLD[test]
         return Threshold(fire, fire / 2, "young", days)
     calm = max(floor / 2, float(np.median(known)))
-    if days < CALIBRATION_MIN_DAYS:
-        return Threshold(max(floor, float(known[0])), calm, "so far", days)
-    allowed = math.floor(budget / 2 * days / 7)
-    fire = float(known[min(allowed, days - 1)])
+    basis: Basis = "budget" if days >= CALIBRATION_MIN_DAYS else "early fit"
     if robust:
         median, quartile = float(np.median(known)), float(np.quantile(known, 0.25))
         beta = max((median - quartile) / GUMBEL_IQ, 1e-6)
         mu = median - GUMBEL_MEDIAN * beta
-        daily = min(0.5, budget / 2 / 7)  # chance that an ordinary day passes
+        # The chance that an ordinary day passes: the whole budget for each test, as
+        # both tests of a share mostly fire on the same moments.
+        daily = min(0.5, budget / 7)
         fire = mu - beta * math.log(-math.log(1 - daily))
-    return Threshold(max(floor, fire), min(calm, max(floor, fire)), "budget", days)
+        if days < FIT_MIN_DAYS:  # a fit on a few days: no lower than half the young one
+            fire = max(fire, YOUNG_THRESHOLD[test] / 2)
+    elif days < CALIBRATION_MIN_DAYS:
+        return Threshold(max(floor, float(known[0])), calm, "so far", days)
+    else:
+        fire = float(known[min(math.floor(budget / 2 * days / 7), days - 1)])
+    return Threshold(max(floor, fire), min(calm, max(floor, fire)), basis, days)
 
 
 class PeakMemo:

@@ -1,6 +1,6 @@
 """An incident's life as a pure state machine, shared by the daemon and the backtest.
 
-quiet → pending (the rule fires) → open (it kept firing for `pending_minutes`) →
+quiet → pending (the rule fires) → open (it stayed elevated for `pending_minutes`) →
 resolved (nothing elevated for `resolve_after_minutes`). One incident per brand and
 rule: while it is open nothing new is notified except an escalation to critical.
 A silence holds back new incidents; one already open is still followed to its end.
@@ -62,7 +62,7 @@ def step(
             peak_z=finding.z,
             baseline=finding.expected,
         )
-    elif incident.status == "pending" and not finding.firing:
+    elif incident.status == "pending" and not finding.elevated:
         return None, []
     else:
         incident = _observe(incident, finding, now)

@@ -93,7 +93,9 @@ class SpikeRule:
         self.widths = sorted({w // settings.bucket_minutes for w in settings.windows_minutes})
         self.budget = settings.budget(rule)
         self.judge = (
-            BudgetJudge(settings, self.params, self.budget) if self.params.calibrated else None
+            BudgetJudge(settings, self.params, self.budget, self.metric)
+            if self.params.calibrated
+            else None
         )
 
     def lookback(self) -> timedelta:

@@ -88,23 +88,12 @@ class NegativeRuleSettings(RuleSettings):
 
     min_count: Count = 5
     min_excess: Excess = 4
-    # Not calibrated to the budget yet (see README: How alerts are decided): fixed z.
-    z_warning: ZScore = 4.0
-    z_critical: ZScore | None = 8.0
+    z_warning: ZScore | None = None
     cold_start_min_count: Count = 25
     share_z: float = Field(
-        default=3.0, ge=0, description="binomial z of the share against its usual level"
+        default=3.0, ge=0, description="with a fixed z_warning: binomial z of the share"
     )
     share_margin: float = Field(default=0.05, ge=0, le=1, description="share points above usual")
-
-    @model_validator(mode="after")
-    def _fixed(self) -> NegativeRuleSettings:
-        if self.alert_budget is not None:
-            raise ValueError(
-                "alert_budget applies to volume_spike; negative_spike uses z_warning "
-                "and share_z (it is not calibrated to a budget)"
-            )
-        return self
 
 
 class VolumeRuleSettings(RuleSettings):
