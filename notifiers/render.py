@@ -57,15 +57,19 @@ def why(event: AlertEvent) -> str:
     minutes = minutes_between(event.window_start, event.window_end)
     share = f"negative share {event.negative_share:.0%} (usually {event.usual_share:.0%})"
     since = f"since {hhmm(event.started_at)}"
+    beyond = f" Beyond this brand's usual range: {event.calibration}." * bool(event.calibration)
     if event.rule == "volume_spike":
         return (
             f"{event.observed_total} mentions in the last {minutes} min, of any sentiment, "
-            f"usually {event.expected_total:.0f} at this time of day; {share}; {since}."
+            f"usually {event.expected_total:.0f} at this time of day; {share}; {since}.{beyond}"
         )
+    if event.calibration:  # judged on the share: the negatives the usual share would give
+        usual = f"{event.expected_negative:.0f} expected at the usual share"
+    else:
+        usual = f"usually {event.expected_negative:.0f} at this time of day"
     return (
         f"{event.observed_negative} negative mentions in the last {minutes} min, "
-        f"usually {event.expected_negative:.0f} at this time of day; {share}; "
-        f"{event.observed_total} mentions in all; {since}."
+        f"{usual}; {share}; {event.observed_total} mentions in all; {since}.{beyond}"
     )
 
 

@@ -68,7 +68,7 @@ def test_young_brands_say_so_and_use_conservative_thresholds() -> None:
     assert "new brand" in young.describe(0.5)
     so_far = threshold(np.array([3.5, 4.0, 9.0, 2.0]), 0.5, "z")
     assert (so_far.basis, so_far.fire, so_far.days) == ("so far", 9.0, 4)
-    assert "calibration needs 14" in so_far.describe(0.5)
+    assert "full calibration after 14" in so_far.describe(0.5)
     assert "0.5 alerts/week on 28 days" in threshold(np.ones(28), 0.5, "z").describe(0.5)
 
 
@@ -273,3 +273,32 @@ def test_share_scores_follow_the_brands_own_dispersion() -> None:
     silent = np.zeros(len(p), dtype=bool)
     steps = with_cusum(scores, p, 24, silent)
     assert np.all(steps.cusum == 0)
+
+
+def test_the_alert_says_how_its_threshold_was_set() -> None:
+    from monitor.kernel.events import AlertEvent
+    from notifiers.render import why
+
+    base = {
+        "kind": "opened", "alert_id": 1, "brand": "acme", "brand_name": "ACME",
+        "rule": "negative_spike", "severity": "warning",
+        "started_at": "2026-01-05T10:00:00+00:00", "window_start": "2026-01-05T10:00:00+00:00",
+        "window_end": "2026-01-05T10:15:00+00:00", "observed_negative": 31,
+        "expected_negative": 12.0, "observed_total": 40, "expected_total": 40.0,
+        "negative_share": 0.78, "usual_share": 0.3, "z": 9.0,
+    }  # fmt: skip
+    old = AlertEvent.from_dict(base)  # a payload queued before calibration existed
+    assert old.calibration == "" and "usually 12 at this time of day" in why(old)
+    note = threshold(np.ones(28), 0.5, "z").describe(0.5)
+    event = AlertEvent.from_dict({**base, "calibration": note})
+    text = why(event)
+    assert "31 negative mentions in the last 15 min, 12 expected at the usual share" in text
+    assert text.endswith(
+        "Beyond this brand's usual range: threshold calibrated to 0.5 alerts/week on 28 days."
+    )
+    # The finding that fires carries it to the event.
+    total = heavy_tailed(33, seed=8)
+    total[-3:] += 400
+    series = series_of(total)
+    found = volume_rule().finding(series, series.time(len(series) - 1) + timedelta(minutes=5))
+    assert found.firing and found.calibration.startswith("threshold calibrated to 0.5")

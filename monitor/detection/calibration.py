@@ -70,12 +70,18 @@ class Threshold:
     def describe(self, budget: float) -> str:
         """`calibrated to 0.5 alerts/week on 28 days`, `young brand: 3 days`..."""
         if self.basis == "budget":
-            return f"calibrated to {budget:g} alerts/week on {self.days} days"
+            return f"threshold calibrated to {budget:g} alerts/week on {self.days} days"
         if self.basis == "early fit":
-            return f"fitted to {budget:g} alerts/week on {self.days} days (calibration needs 14)"
+            return (
+                f"threshold fitted to {budget:g} alerts/week on {self.days} days; "
+                f"full calibration after {CALIBRATION_MIN_DAYS}"
+            )
         if self.basis == "so far":
-            return f"highest daily peak of {self.days} days (calibration needs 14)"
-        return f"new brand ({self.days} days of history): conservative threshold"
+            return (
+                f"threshold: highest daily peak of {self.days} days; "
+                f"full calibration after {CALIBRATION_MIN_DAYS}"
+            )
+        return f"new brand, {self.days} days of history: conservative threshold"
 
 
 def offsets(bucket_seconds: int) -> list[int]:

@@ -39,6 +39,7 @@ class NoCounts:
     negative_share: float = 0.0
     usual_share: float = 0.0
     z: float = 0.0
+    calibration: str = ""
 
 
 NO_EVIDENCE = Evidence()
@@ -85,6 +86,7 @@ def alert_event(
         sequence=int(alert.details["sequence"]),
         new_themes=evidence.new_themes,
         detail=evidence.detail,
+        calibration=counts.calibration,
     )
 
 

@@ -333,6 +333,7 @@ class SpikeRule:
             usual_share=usual,
             z=z if math.isfinite(z) else 0.0,
             reason=_reason_text(chosen, row, (position - first + 1) * self.bucket // 60),
+            calibration=chosen.note[row] if chosen.threshold is not None else "",
         )
 
 

@@ -30,6 +30,7 @@ class Finding:
     usual_share: float
     z: float
     reason: str
+    calibration: str = ""  # how the threshold it judged by was set; "" for a fixed z
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,7 @@ class AlertEvent:
     sequence: int = 0
     new_themes: tuple[str, ...] = ()  # `updated`: the labels that just appeared
     detail: str = ""  # rules without counts (source_down:<source>) say why in words
+    calibration: str = ""  # how the crossed threshold was set; "" for a fixed z
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the outbox payload)."""
