@@ -219,17 +219,18 @@ def _dispersion(total: Array, negative: Array, end: int, first: int, per_day: in
     n_all, n_neg = n_all[busy], n_neg[busy]
     share = (n_neg.sum() + SHARE_PRIOR * DEFAULT_SHARE) / (n_all.sum() + SHARE_PRIOR)
     ratio = (n_neg - n_all * share) ** 2 / (n_all * share * (1 - share))
-    low, high = 0.0, RHO_MAX
-    if np.median(ratio / (1 + (n_all - 1) * high)) > CHI2_MEDIAN:
-        return RHO_MAX
     if np.median(ratio) <= CHI2_MEDIAN:
         return 0.0
-    for _ in range(30):  # bisection: the median falls as rho grows
-        mid = (low + high) / 2
-        if np.median(ratio / (1 + (n_all - 1) * mid)) > CHI2_MEDIAN:
-            low = mid
-        else:
-            high = mid
+    low, high = 0.0, RHO_MAX
+    for _ in range(2):  # two rounds of a 16-point grid: rho to within 0.5 / 256
+        grid = np.linspace(low, high, 17)
+        medians = np.median(ratio[None, :] / (1 + (n_all[None, :] - 1) * grid[:, None]), axis=1)
+        above = np.flatnonzero(medians > CHI2_MEDIAN)  # the median falls as rho grows
+        if not len(above):
+            return float(grid[0])
+        if above[-1] == len(grid) - 1:
+            return RHO_MAX
+        low, high = float(grid[above[-1]]), float(grid[above[-1] + 1])
     return (low + high) / 2
 
 
