@@ -121,12 +121,9 @@ class BudgetJudge:
                 continue
             since = max(0, lo - reach)
             covering = range((counts.start + since) // per_day, day + 1)
-            key: tuple[object, ...] = (
-                counts.start + since,
-                counts.start + max(first, since),
-                day,
-                *(own_digest(d) for d in covering),
-            )
+            bounds = np.array([counts.start + since, counts.start + max(first, since), day])
+            # One short key per day (a few dozen bytes), however many days it depends on.
+            key: tuple[object, ...] = (day, digest(bounds, *(own_digest(d) for d in covering)))
             peak = self.memo.get(key)
             if peak is None:
                 missing[day] = key

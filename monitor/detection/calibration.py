@@ -326,10 +326,10 @@ class PeakMemo:
         return len(self._peaks)
 
 
-def digest(*arrays: Array) -> bytes:
-    """A short fingerprint of some counts."""
+def digest(*parts: Array | bytes) -> bytes:
+    """A short fingerprint of some counts (arrays) or of other fingerprints (bytes)."""
     h = hashlib.blake2b(digest_size=16)
-    for a in arrays:
-        h.update(np.ascontiguousarray(a).tobytes())
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else np.ascontiguousarray(part).tobytes())
         h.update(b"|")
     return h.digest()
