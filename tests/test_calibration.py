@@ -170,15 +170,26 @@ def test_budget_settings_are_validated() -> None:
 
 
 def test_the_live_tick_reuses_the_days_already_calibrated() -> None:
-    series = series_of(heavy_tailed(33, seed=2))
-    rule = volume_rule()
-    assert rule.judge is not None
-    end = series.time(len(series) - 1) + timedelta(seconds=BUCKET)
-    first = rule.finding(series, end)
-    size = len(rule.judge.memo)
-    assert size >= 28
-    assert rule.finding(series, end) == first
-    assert len(rule.judge.memo) == size  # nothing recomputed
+    total = heavy_tailed(40, seed=2)
+    negative = with_negatives(total, seed=3)
+    for rule in (volume_rule(), negative_rule()):
+        judge = rule.judge
+        assert judge is not None
+        series = Series(START, BUCKET, total, negative)
+        end = series.time(len(series) - 1) + timedelta(seconds=BUCKET)
+        first = rule.finding(series, end)
+        peaks, dispersion = len(judge.memo), len(judge.dispersion)
+        assert peaks >= 28
+        assert rule.finding(series, end) == first
+        assert (len(judge.memo), len(judge.dispersion)) == (peaks, dispersion)  # all reused
+        # The next tick's series starts one bucket later, as the daemon loads it: only
+        # today is computed again, and the finding is the one a fresh rule would give.
+        later = Series(START + 1, BUCKET, total[1:], negative[1:])
+        assert rule.finding(later, end) == first
+        assert len(judge.memo) == peaks
+        assert len(judge.dispersion) <= dispersion + 1
+        fresh = negative_rule() if rule.metric == "negative" else volume_rule()
+        assert fresh.finding(later, end) == first
 
 
 def test_backtest_cli_reports_thresholds_and_another_budget(tmp_path: Path) -> None:

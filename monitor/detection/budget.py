@@ -19,7 +19,7 @@ from monitor.detection.calibration import (
     CUSUM_DRIFT,
     CUSUM_SPAN_SECONDS,
     POOLED,
-    PeakMemo,
+    Memo,
     Scores,
     Threshold,
     day_of,
@@ -70,7 +70,8 @@ class BudgetJudge:
         self.budget = budget
         self.bucket = settings.bucket_minutes * 60
         self.span = max(1, CUSUM_SPAN_SECONDS // self.bucket)
-        self.memo = PeakMemo()
+        self.memo: Memo[tuple[float, float]] = Memo()
+        self.dispersion: Memo[float] = Memo()
 
     def history_seconds(self) -> int:
         """Counts before the first judged bucket that the judgement needs."""
@@ -86,7 +87,15 @@ class BudgetJudge:
         part = np.ones(len(run))
         part[len(run) - len(p) :] = fraction
         if self.metric == "negative":  # a bucket without mentions says nothing of a share
-            z = share_scores(counts.total, counts.negative, run, first, self.bucket, counts.start)
+            z = share_scores(
+                counts.total,
+                counts.negative,
+                run,
+                first,
+                self.bucket,
+                counts.start,
+                self.dispersion,
+            )
             return with_cusum(z, run, self.span, counts.total[run] > 0)
         z = seasonal_z(counts.total, run, first, self.bucket, part)
         return with_cusum(z, run, self.span)

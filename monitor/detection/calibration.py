@@ -21,7 +21,7 @@ import hashlib
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 import numpy as np
 
@@ -43,6 +43,7 @@ MEMO_SIZE = 200_000
 GUMBEL_MEDIAN = -math.log(math.log(2))  # a Gumbel's median is mu + this * beta
 GUMBEL_IQ = GUMBEL_MEDIAN + math.log(-math.log(0.25))  # median - lower quartile, in betas
 
+T = TypeVar("T")
 Test = Literal["z", "cusum"]
 Basis = Literal["budget", "early fit", "so far", "young"]
 
@@ -136,7 +137,13 @@ def _robust_z(
 
 
 def share_scores(
-    total: Array, negative: Array, p: Array, first: int, bucket: int, start: int
+    total: Array,
+    negative: Array,
+    p: Array,
+    first: int,
+    bucket: int,
+    start: int,
+    memo: Memo[float] | None = None,
 ) -> Scores:
     """z of each bucket's negatives given its total: how far above the usual share.
 
@@ -152,8 +159,8 @@ def share_scores(
     rho = np.zeros(len(p))
     days = (start + p) // per_day  # dispersion is estimated once per UTC day
     for day in np.unique(days).tolist():
-        rows = days == day
-        rho[rows] = _dispersion(total, negative, day * per_day - start, first, per_day)
+        end = day * per_day - start
+        rho[days == day] = _day_dispersion(total, negative, end, first, per_day, start, memo)
     n_all, n_neg = total[p].astype(np.float64), negative[p].astype(np.float64)
     inflation = 1 + np.maximum(n_all - 1, 0) * rho
     var = n_all * usual * (1 - usual) * inflation
@@ -201,6 +208,28 @@ def _share(ct: Array, cn: Array, end: Array, span: int) -> Array:
     """Share of negatives over the `span` buckets before each of `end`, with a prior."""
     begin = np.clip(end - span, 0, None)
     return (cn[end] - cn[begin] + SHARE_PRIOR * DEFAULT_SHARE) / (ct[end] - ct[begin] + SHARE_PRIOR)
+
+
+def _day_dispersion(
+    total: Array,
+    negative: Array,
+    end: int,
+    first: int,
+    per_day: int,
+    start: int,
+    memo: Memo[float] | None,
+) -> float:
+    """`_dispersion`, remembered in `memo` under a digest of the counts it reads (and where
+    they are: `start` is the bucket index of position 0)."""
+    if memo is None:
+        return _dispersion(total, negative, end, first, per_day)
+    lo, hi = max(first, end - SEASON_DAYS * per_day, 0), max(end, 0)
+    key = (start + end, digest(total[lo:hi], negative[lo:hi], np.array([start + lo, start + hi])))
+    found = memo.get(key)
+    if found is None:
+        found = _dispersion(total, negative, end, first, per_day)
+        memo.put(key, found)
+    return found
 
 
 def _dispersion(total: Array, negative: Array, end: int, first: int, per_day: int) -> float:
@@ -297,28 +326,28 @@ def threshold(peaks: Array, budget: float, test: Test, robust: bool = False) -> 
     return Threshold(max(floor, fire), min(calm, max(floor, fire)), basis, days)
 
 
-class PeakMemo:
-    """Daily peaks already computed, keyed by the counts they came from (bounded LRU).
+class Memo(Generic[T]):
+    """Values already computed from a day's counts, keyed by a digest of exactly the counts
+    they came from (bounded LRU): a day's peaks, or its dispersion.
 
     A live tick would otherwise recompute 28 days of scores for every brand; a past day's
-    peaks change only if its counts (or the week before them) change, and the key holds a
-    digest of exactly those counts.
+    values change only if its counts (or the days before them) change.
     """
 
     def __init__(self, size: int = MEMO_SIZE) -> None:
         self.size = size
-        self._peaks: OrderedDict[tuple[object, ...], tuple[float, float]] = OrderedDict()
+        self._peaks: OrderedDict[tuple[object, ...], T] = OrderedDict()
 
-    def get(self, key: tuple[object, ...]) -> tuple[float, float] | None:
-        """The peaks stored under `key`, if any."""
+    def get(self, key: tuple[object, ...]) -> T | None:
+        """The value stored under `key`, if any."""
         found = self._peaks.get(key)
         if found is not None:
             self._peaks.move_to_end(key)
         return found
 
-    def put(self, key: tuple[object, ...], peaks: tuple[float, float]) -> None:
-        """Remember `peaks` under `key`, forgetting the oldest beyond the size."""
-        self._peaks[key] = peaks
+    def put(self, key: tuple[object, ...], value: T) -> None:
+        """Remember `value` under `key`, forgetting the oldest beyond the size."""
+        self._peaks[key] = value
         if len(self._peaks) > self.size:
             self._peaks.popitem(last=False)
 
