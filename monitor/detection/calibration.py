@@ -195,6 +195,7 @@ RHO_MAX = 0.5
 DISPERSION_MIN_N = 10
 POOLED = 3
 DISPERSION_MIN_BUCKETS = 24
+DISPERSION_SAMPLE = 500
 CHI2_MEDIAN = 0.4549  # median of a chi-square with one degree of freedom
 
 
@@ -247,6 +248,8 @@ def _dispersion(total: Array, negative: Array, end: int, first: int, per_day: in
         return 0.0  # a small brand, where a bucket's few mentions hardly correlate
     n_all, n_neg = n_all[busy], n_neg[busy]
     share = (n_neg.sum() + SHARE_PRIOR * DEFAULT_SHARE) / (n_all.sum() + SHARE_PRIOR)
+    step = max(1, len(n_all) // DISPERSION_SAMPLE)  # an even sample is enough for a median
+    n_all, n_neg = n_all[::step], n_neg[::step]
     ratio = (n_neg - n_all * share) ** 2 / (n_all * share * (1 - share))
     if np.median(ratio) <= CHI2_MEDIAN:
         return 0.0
