@@ -57,7 +57,9 @@ def test_the_injected_burst_is_the_only_alert() -> None:
     assert len(alerts) == 1
     alert = alerts[0]
     assert alert.rule == "negative_spike"
-    assert BURST_START <= alert.fired_at <= BURST_START + timedelta(minutes=30)
+    # Negatives about doubled on a small brand with eight days of history: the calibrated
+    # rule hears it by its accumulated evidence within the burst's first 45 minutes.
+    assert BURST_START <= alert.fired_at <= BURST_START + timedelta(minutes=45)
     assert alert.resolved_at is not None
     assert BURST_START + timedelta(hours=2) <= alert.resolved_at <= BURST_START + timedelta(hours=4)
     assert alert.observed > alert.baseline

@@ -18,7 +18,6 @@ from monitor.detection.calibration import (
     CALIBRATION_DAYS,
     CUSUM_DRIFT,
     CUSUM_SPAN_SECONDS,
-    POOLED,
     Memo,
     Scores,
     Threshold,
@@ -200,7 +199,7 @@ class BudgetJudge:
         )
         run_start = int(p[0]) - offset
         expected = prefix(run.expected)  # usual counts over any stretch of the run
-        width = POOLED if self.metric == "negative" else 1  # buckets the z test pools
+        width = 1 if run.width is None else run.width[offset:]  # buckets the z test pooled
         begin = np.maximum(p - width + 1, run_start)
         pooled = expected[p - run_start + 1] - expected[begin - run_start]
         z_window = self._z_window(scores, calibrated, counts, pooled, begin, usual, p, active)
@@ -254,7 +253,7 @@ class BudgetJudge:
         p: Array,
         active: Array,
     ) -> Window:
-        """The z test's window: the bucket, or the last POOLED buckets (`begin`..`p`)."""
+        """The z test's window: the bucket, or the buckets it pooled (`begin`..`p`)."""
         ct, cn = prefix(counts.total), prefix(counts.negative)
         total, negative = ct[p + 1] - ct[begin], cn[p + 1] - cn[begin]
         count = negative if self.metric == "negative" else total

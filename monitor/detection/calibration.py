@@ -57,6 +57,7 @@ class Scores:
     since: Array  # position where the CUSUM's stretch starts
     expected: Array  # the usual count per bucket (median of the season)
     steps: Array | None = None  # the per-bucket z the CUSUM adds up, when not `z`
+    width: Array | None = None  # buckets the window test pooled at each position (else 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,18 +168,25 @@ def share_scores(
     excess = n_neg - n_all * usual
     z = np.divide(excess, np.sqrt(var), out=np.zeros(len(p)), where=var > 0)
     known = p - first >= per_day
-    # The window test pools the last POOLED buckets (a burst spread over them is clearer
-    # than in any one); the CUSUM adds up the buckets one by one.
-    pooled_var, pooled_excess = _trailing(var, POOLED), _trailing(excess, POOLED)
-    pooled = np.divide(
-        pooled_excess, np.sqrt(pooled_var), out=np.zeros(len(p)), where=pooled_var > 0
-    )
+    # The window test pools the last 15 minutes or the last hour, whichever stands out more
+    # (a burst spread over them is clearer than in any one bucket, a slow one on a small
+    # brand only over the hour); the CUSUM adds up the buckets one by one. Near the start
+    # of `p` a window holds fewer buckets.
+    pooled, widths = np.full(len(p), -np.inf), np.ones(len(p), dtype=np.int64)
+    for width in POOLED_WIDTHS:
+        pooled_var, pooled_excess = _trailing(var, width), _trailing(excess, width)
+        z_width = np.divide(
+            pooled_excess, np.sqrt(pooled_var), out=np.zeros(len(p)), where=pooled_var > 0
+        )
+        better = z_width > pooled
+        pooled, widths = np.where(better, z_width, pooled), np.where(better, width, widths)
     return Scores(
         np.where(known, pooled, np.nan),
         np.zeros(len(p)),
         p.copy(),
         n_all * usual,
         np.where(known, z, np.nan),
+        widths,
     )
 
 
@@ -193,7 +201,7 @@ SHARE_PRIOR = 20.0  # pseudo-mentions at the default share: a thin history is no
 DEFAULT_SHARE = 0.25
 RHO_MAX = 0.5
 DISPERSION_MIN_N = 10
-POOLED = 3
+POOLED_WIDTHS = (3, 12)  # the negative window test: the last 15 minutes or the last hour
 DISPERSION_MIN_BUCKETS = 24
 DISPERSION_SAMPLE = 500
 CHI2_MEDIAN = 0.4549  # median of a chi-square with one degree of freedom
@@ -289,7 +297,7 @@ def with_cusum(scores: Scores, p: Array, span: int, informative: Array | None = 
         start = rows - span + 1 + lowest
         cusum[span - 1 :] = np.maximum(c[rows + 1] - c[start], 0.0)
         since[span - 1 :] = p[start]
-    return Scores(scores.z, cusum, since, scores.expected, scores.steps)
+    return Scores(scores.z, cusum, since, scores.expected, scores.steps, scores.width)
 
 
 def day_of(position: Array, start: int, bucket: int) -> Array:
