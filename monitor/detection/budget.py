@@ -11,6 +11,7 @@ a live tick and a backtest of the same counts agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -182,10 +183,13 @@ class BudgetJudge:
             [by_day[d][0] for d in days.tolist()], [by_day[d][1] for d in days.tolist()]
         )
 
-    def windows(self, series: Series, p: Array, fraction: float, active: Array) -> list[Window]:
-        """The z window (one bucket) and the CUSUM window (since its stretch began) at `p`."""
+    def windows(
+        self, series: Series, tallies: Tallies, p: Array, fraction: float, active: Array
+    ) -> list[Window]:
+        """The z window and the CUSUM window (since its stretch began) at `p`; `tallies`
+        are the series' own, with the prefix sums both windows count from."""
         counts = Counts.of(series)
-        first = series.first_data()
+        first = tallies.first
         run = self.scores(counts, p, first, _fractions(len(p), fraction))
         offset = len(run.z) - len(p)  # rows of `run` before p[0]
         calibrated = self.calibrate(counts, first, p)
@@ -193,7 +197,6 @@ class BudgetJudge:
         scores = Scores(
             run.z[offset:], run.cusum[offset:], run.since[offset:], run.expected[offset:]
         )
-        tallies = Tallies.of("t", counts.total, counts.negative, first)
         usual = usual_share(
             Sums(tallies, 1, fraction), p, self.settings.baseline_days, DAY // self.bucket
         )
@@ -202,9 +205,9 @@ class BudgetJudge:
         width = 1 if run.width is None else run.width[offset:]  # buckets the z test pooled
         begin = np.maximum(p - width + 1, run_start)
         pooled = expected[p - run_start + 1] - expected[begin - run_start]
-        z_window = self._z_window(scores, calibrated, counts, pooled, begin, usual, p, active)
+        z_window = self._z_window(scores, calibrated, tallies, pooled, begin, usual, p, active)
         stretch = expected[p - run_start + 1] - expected[scores.since - run_start]
-        c_window = self._cusum_window(scores, calibrated, counts, stretch, usual, p, active, fresh)
+        c_window = self._cusum_window(scores, calibrated, tallies, stretch, usual, p, active, fresh)
         return [z_window, c_window]
 
     def _fresh(self, run: Scores, p: Array, offset: int, cal: Calibrated) -> Array:
@@ -227,6 +230,20 @@ class BudgetJudge:
                 fresh[row] = False
         return fresh
 
+    def _observed(self, tallies: Tallies, begin: Array, p: Array) -> tuple[Array, Array, Array]:
+        """Mentions, negatives and the rule's own count over `begin`..`p` (inclusive)."""
+        ct, cn = tallies.prefix["t"], tallies.prefix["n"]
+        total, negative = ct[p + 1] - ct[begin], cn[p + 1] - cn[begin]
+        return total, negative, negative if self.metric == "negative" else total
+
+    def _calibrated(
+        self, test: str, thresholds: list[Threshold], start: Array, fire_at: Array, active: Array
+    ) -> dict[str, Any]:
+        """The fields a calibrated test adds to its Window: where each window starts, the
+        threshold it was judged against and how that was set."""
+        notes = tuple(t.describe(self.budget) for t in thresholds)
+        return {"start": start, "threshold": fire_at, "note": notes, "active": active, "test": test}
+
     def _usual(self, expected: Array, total: Array, usual: Array) -> dict[str, Array]:
         """The usual totals and negatives behind `expected` (the rule's metric)."""
         if self.metric == "negative":  # expected negatives given the total seen
@@ -246,7 +263,7 @@ class BudgetJudge:
         self,
         s: Scores,
         cal: Calibrated,
-        counts: Counts,
+        tallies: Tallies,
         expected: Array,
         begin: Array,
         usual: Array,
@@ -254,9 +271,7 @@ class BudgetJudge:
         active: Array,
     ) -> Window:
         """The z test's window: the bucket, or the buckets it pooled (`begin`..`p`)."""
-        ct, cn = prefix(counts.total), prefix(counts.negative)
-        total, negative = ct[p + 1] - ct[begin], cn[p + 1] - cn[begin]
-        count = negative if self.metric == "negative" else total
+        total, negative, count = self._observed(tallies, begin, p)
         fire_at = np.array([t.fire for t in cal.z])
         calm_at = np.array([max(CALM_FLOOR, t.calm) for t in cal.z])
         z = np.nan_to_num(s.z, nan=0.0)
@@ -282,29 +297,23 @@ class BudgetJudge:
             total=total,
             negative=negative,
             usual_share=usual,
-            start=begin,
-            threshold=fire_at,
-            active=active,
-            test="z",
-            note=tuple(t.describe(self.budget) for t in cal.z),
+            **self._calibrated("z", cal.z, begin, fire_at, active),
         )
 
     def _cusum_window(
         self,
         s: Scores,
         cal: Calibrated,
-        counts: Counts,
+        tallies: Tallies,
         expected: Array,
         usual: Array,
         p: Array,
         active: Array,
         fresh: Array,
     ) -> Window:
+        """The CUSUM test's window: its stretch (`s.since`..`p`)."""
         fire_at = np.array([t.fire for t in cal.cusum])
-        ct, cn = prefix(counts.total), prefix(counts.negative)
-        total = ct[p + 1] - ct[s.since]
-        negatives = cn[p + 1] - cn[s.since]
-        observed = negatives if self.metric == "negative" else total
+        total, negatives, observed = self._observed(tallies, s.since, p)
         live = np.nan_to_num(s.z, nan=0.0) >= CUSUM_LIVE_Z
         big = self._gates(observed, expected, total, usual)
         hot = s.cusum >= fire_at
@@ -324,11 +333,7 @@ class BudgetJudge:
             total=total,
             negative=negatives,
             usual_share=usual,
-            start=s.since,
-            threshold=fire_at,
-            active=active,
-            test="cusum",
-            note=tuple(t.describe(self.budget) for t in cal.cusum),
+            **self._calibrated("cusum", cal.cusum, s.since, fire_at, active),
         )
 
 
@@ -350,10 +355,6 @@ class Counts:
             else np.zeros_like(total)
         )
         return cls(series.start, total, negative)
-
-    def metric(self, name: str) -> Array:
-        """The counts a rule watches: negatives, or all mentions."""
-        return self.negative if name == "negative" else self.total
 
 
 def _fractions(n: int, fraction: float) -> Array:

@@ -25,7 +25,17 @@ from typing import Generic, Literal, TypeVar
 
 import numpy as np
 
-from monitor.detection.series import DAY, Array, nanmedian_rows
+from monitor.detection.series import (
+    DAY,
+    DEFAULT_SHARE,
+    SHARE_PRIOR,
+    Array,
+    Sums,
+    Tallies,
+    nanmedian_rows,
+    prefix,
+    usual_share,
+)
 
 SEASON_DAYS = 7
 SEASON_HALF_SECONDS = 1800
@@ -155,8 +165,8 @@ def share_scores(
     share) scores no more than an ordinary hour.
     """
     per_day = DAY // bucket
-    ct, cn = _prefix(total), _prefix(negative)
-    usual = np.maximum(_share(ct, cn, p, SEASON_DAYS * per_day), _share(ct, cn, p, per_day))
+    tallies = Tallies.of("n", total, negative, first)
+    usual = usual_share(Sums(tallies, 1, 1.0), p, SEASON_DAYS, per_day)
     rho = np.zeros(len(p))
     days = (start + p) // per_day  # dispersion is estimated once per UTC day
     for day in np.unique(days).tolist():
@@ -192,31 +202,17 @@ def share_scores(
 
 def _trailing(values: Array, width: int) -> Array:
     """Sum of each value and the `width` - 1 before it (fewer at the start)."""
-    c = np.concatenate([[0.0], np.cumsum(values)])
+    c = prefix(values)
     ends = np.arange(1, len(values) + 1)
     return c[ends] - c[np.clip(ends - width, 0, None)]
 
 
-SHARE_PRIOR = 20.0  # pseudo-mentions at the default share: a thin history is not trusted
-DEFAULT_SHARE = 0.25
 RHO_MAX = 0.5
 DISPERSION_MIN_N = 10
 POOLED_WIDTHS = (3, 12)  # the negative window test: the last 15 minutes or the last hour
 DISPERSION_MIN_BUCKETS = 24
 DISPERSION_SAMPLE = 500
 CHI2_MEDIAN = 0.4549  # median of a chi-square with one degree of freedom
-
-
-def _prefix(values: Array) -> Array:
-    out = np.zeros(len(values) + 1)
-    np.cumsum(values, out=out[1:])
-    return out
-
-
-def _share(ct: Array, cn: Array, end: Array, span: int) -> Array:
-    """Share of negatives over the `span` buckets before each of `end`, with a prior."""
-    begin = np.clip(end - span, 0, None)
-    return (cn[end] - cn[begin] + SHARE_PRIOR * DEFAULT_SHARE) / (ct[end] - ct[begin] + SHARE_PRIOR)
 
 
 def _day_dispersion(
@@ -286,7 +282,7 @@ def with_cusum(scores: Scores, p: Array, span: int, informative: Array | None = 
     steps = np.minimum(np.nan_to_num(z, nan=0.0), CUSUM_CAP) - CUSUM_DRIFT
     if informative is not None:
         steps = np.where(informative, steps, 0.0)
-    c = np.concatenate([[0.0], np.cumsum(steps)])  # c[i] = sum of steps[:i]
+    c = prefix(steps)  # c[i] = sum of steps[:i]
     n = len(steps)
     cusum = np.zeros(n)
     since = p.copy()
@@ -347,23 +343,23 @@ class Memo(Generic[T]):
 
     def __init__(self, size: int = MEMO_SIZE) -> None:
         self.size = size
-        self._peaks: OrderedDict[tuple[object, ...], T] = OrderedDict()
+        self._values: OrderedDict[tuple[object, ...], T] = OrderedDict()
 
     def get(self, key: tuple[object, ...]) -> T | None:
         """The value stored under `key`, if any."""
-        found = self._peaks.get(key)
+        found = self._values.get(key)
         if found is not None:
-            self._peaks.move_to_end(key)
+            self._values.move_to_end(key)
         return found
 
     def put(self, key: tuple[object, ...], value: T) -> None:
         """Remember `value` under `key`, forgetting the oldest beyond the size."""
-        self._peaks[key] = value
-        if len(self._peaks) > self.size:
-            self._peaks.popitem(last=False)
+        self._values[key] = value
+        if len(self._values) > self.size:
+            self._values.popitem(last=False)
 
     def __len__(self) -> int:
-        return len(self._peaks)
+        return len(self._values)
 
 
 def digest(*parts: Array | bytes) -> bytes:

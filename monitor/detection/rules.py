@@ -134,7 +134,7 @@ class SpikeRule:
             return [self._window(Sums(tallies, w, fraction), positions) for w in self.widths]
         # Calibrated: the fixed windows speak only for a brand too young for a baseline.
         young = (positions - tallies.first) < self.settings.cold_start_days * (DAY // self.bucket)
-        calibrated = self.judge.windows(series, positions, fraction, ~young)
+        calibrated = self.judge.windows(series, tallies, positions, fraction, ~young)
         if not young.any():  # the fixed windows would be computed only to stay silent
             return calibrated
         fixed = [self._window(Sums(tallies, w, fraction), positions) for w in self.widths]

@@ -19,6 +19,7 @@ WEEK_DAYS = 7
 WEEKS = 4
 NEIGHBOUR_SECONDS = 900
 DEFAULT_SHARE = 0.25
+SHARE_PRIOR = 20.0  # pseudo-mentions at the default share, so a thin history is not trusted
 RECENT_SHARE_HOURS = 24
 
 Array = Any
@@ -148,10 +149,10 @@ def usual_share(sums: Sums, p: Array, baseline_days: int, per_day: int) -> Array
     day if that is higher (a share drifting up is not a burst); a prior when thin."""
     end = np.clip(p - sums.width + 1, 0, None)
     cn, ct = sums.tallies.prefix["n"], sums.tallies.prefix["t"]
-    prior = 20.0  # pseudo-mentions at the default share, so a thin history is not trusted
 
     def share(span: int) -> Array:
         begin = np.clip(end - span, 0, None)
+        prior = SHARE_PRIOR
         return (cn[end] - cn[begin] + prior * DEFAULT_SHARE) / (ct[end] - ct[begin] + prior)
 
     usual = share(baseline_days * per_day)
