@@ -1,6 +1,10 @@
 """Spike detection over bucketed counts: one judge for the live daemon and for backtests.
 
-For each 5-minute bucket a rule compares the count in the window ending there (15
+By default a rule is calibrated to the brand's alert budget (`budget.py`): its tests and
+thresholds come from the brand's own history. The fixed-z windows described below judge
+a rule whose `z_warning` is set, and the cold start of every rule.
+
+For each 5-minute bucket a fixed-z rule compares the count in the window ending there (15
 minutes, and 1 hour so that low-volume brands are heard too) with the same window at
 the same time of day on the previous days (hour-of-week once there are four weeks of
 history). The baseline is the median of those windows and their neighbours, its scale
