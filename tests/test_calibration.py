@@ -16,13 +16,16 @@ from monitor.detection.calibration import (
     CUSUM_CAP,
     CUSUM_DRIFT,
     Scores,
-    share_scores,
+    season_lags,
+    seasonal_z,
+    sliding_min,
     threshold,
     with_cusum,
 )
 from monitor.detection.replay import replay
 from monitor.detection.rules import SpikeRule
 from monitor.detection.series import Series
+from monitor.detection.share_noise import share_scores
 from monitor.settings import DetectorSettings
 
 BUCKET = 300
@@ -94,6 +97,43 @@ def test_cusum_is_the_strongest_stretch_within_its_span() -> None:
     assert np.sum(np.minimum(z[since : t + 1], CUSUM_CAP) - CUSUM_DRIFT) == pytest.approx(
         got.cusum[t]
     )
+
+
+def test_the_sums_alone_are_the_same_cusum() -> None:
+    rng = np.random.default_rng(4)
+    for n, span in ((200, 24), (600, 288), (24, 24), (23, 24)):
+        z = rng.normal(0, 2, n)
+        p = np.arange(n)
+        scores = Scores(z, np.zeros(n), p, np.zeros(n))
+        full, fast = with_cusum(scores, p, span), with_cusum(scores, p, span, stretches=False)
+        assert np.array_equal(full.cusum, fast.cusum)
+        if n >= span:
+            assert fast.cusum == pytest.approx(brute_cusum(z, span))
+
+
+def test_sliding_min_is_each_runs_minimum() -> None:
+    rng = np.random.default_rng(5)
+    for n, width in ((1, 1), (7, 3), (288, 288), (289, 288), (1000, 37)):
+        values = rng.normal(size=n)
+        expected = [values[i : i + width].min() for i in range(n - width + 1)]
+        assert np.array_equal(sliding_min(values, width), expected)
+
+
+def test_seasonal_z_of_a_run_is_the_z_of_each_position_alone() -> None:
+    # A run of positions reads the past by shifted slices, one position by gathering;
+    # both must see the same history (NaN before the first data, a partial last bucket).
+    total = heavy_tailed(10, seed=6)
+    first = PER_DAY // 2
+    run = np.arange(PER_DAY * 2, PER_DAY * 10)
+    fraction = np.ones(len(run))
+    fraction[-1] = 0.4
+    together = seasonal_z(total, run, first, BUCKET, fraction)
+    for k in (0, 1, 500, len(run) - 1):
+        alone = seasonal_z(total, run[k : k + 1], first, BUCKET, fraction[k])
+        assert together.z[k] == alone.z[0] or (np.isnan(together.z[k]) and np.isnan(alone.z[0]))
+        assert together.expected[k] == alone.expected[0]
+    assert int(season_lags(BUCKET).max()) > PER_DAY * 7  # the run reaches before `first`
+    assert np.isnan(seasonal_z(total, np.arange(10, 20), first, BUCKET).z).all()
 
 
 def test_live_ticks_judge_exactly_as_the_backtest() -> None:

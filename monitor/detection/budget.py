@@ -22,15 +22,16 @@ from monitor.detection.calibration import (
     Memo,
     Scores,
     Threshold,
+    day_digest,
     day_of,
     digest,
     season_lags,
     seasonal_z,
-    share_scores,
     threshold,
     with_cusum,
 )
 from monitor.detection.series import DAY, Array, Series, Sums, Tallies, prefix, usual_share
+from monitor.detection.share_noise import share_scores
 from monitor.detection.verdicts import Window
 from monitor.settings import DetectorSettings, NegativeRuleSettings, RuleSettings
 
@@ -78,11 +79,20 @@ class BudgetJudge:
         longest = int(season_lags(self.bucket).max()) + 2 * self.span
         return (CALIBRATION_DAYS + 1) * DAY + longest * self.bucket
 
-    def scores(self, counts: Counts, p: Array, first: int, fraction: Array | float) -> Scores:
+    def scores(
+        self,
+        counts: Counts,
+        p: Array,
+        first: int,
+        fraction: Array | float,
+        stretches: bool = True,
+    ) -> Scores:
         """z and CUSUM at the consecutive positions `p`, and before them over a whole
         CUSUM stretch (`span` - 1 buckets, each with its own CUSUM, which reaches as far
-        again): the result's last len(p) rows are `p`'s."""
-        lo = max(0, int(p[0]) - 2 * (self.span - 1))
+        again): the result's last len(p) rows are `p`'s. Without `stretches`, where each
+        CUSUM stretch starts is not worked out (the peaks need only the sums), and the
+        run reaches back one CUSUM span only."""
+        lo = max(0, int(p[0]) - (2 if stretches else 1) * (self.span - 1))
         run = np.arange(lo, int(p[-1]) + 1)
         part = np.ones(len(run))
         part[len(run) - len(p) :] = fraction
@@ -96,9 +106,9 @@ class BudgetJudge:
                 counts.start,
                 self.dispersion,
             )
-            return with_cusum(z, run, self.span, counts.total[run] > 0)
+            return with_cusum(z, run, self.span, counts.total[run] > 0, stretches)
         z = seasonal_z(counts.total, run, first, self.bucket, part)
-        return with_cusum(z, run, self.span)
+        return with_cusum(z, run, self.span, stretches=stretches)
 
     def day_peaks(
         self, counts: Counts, first: int, days: list[int]
@@ -114,10 +124,7 @@ class BudgetJudge:
 
         def own_digest(day: int) -> bytes:
             if day not in own:
-                span = slice(
-                    max(0, day * per_day - counts.start), max(0, (day + 1) * per_day - counts.start)
-                )
-                own[day] = digest(counts.total[span], counts.negative[span])
+                own[day] = day_digest(counts.total, counts.negative, day, per_day, counts.start)
             return own[day]
 
         found: dict[int, tuple[float, float]] = {}
@@ -149,7 +156,7 @@ class BudgetJudge:
         per_day, base = DAY // self.bucket, counts.start
         lo = max(0, min(missing) * per_day - base)
         hi = min(len(counts.total) - 1, (max(missing) + 1) * per_day - 1 - base)
-        run = self.scores(counts, np.arange(lo, hi + 1), first, 1.0)
+        run = self.scores(counts, np.arange(lo, hi + 1), first, 1.0, stretches=False)
         z, cusum = run.z[-(hi - lo + 1) :], run.cusum[-(hi - lo + 1) :]
         days = (base + np.arange(lo, hi + 1)) // per_day
         computed: dict[int, tuple[float, float]] = {}

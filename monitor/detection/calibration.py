@@ -13,6 +13,8 @@ Each test's threshold comes from the brand's own daily peaks of that score over 
 threshold is the (⌊b/2 · days/7⌋ + 1)-th largest daily peak, so ordinary weeks reach it
 about b/2 times. A brand with fewer days says so: under `YOUNG_DAYS` of peaks it uses the
 fixed `YOUNG_THRESHOLD`, then the largest peak so far until `CALIBRATION_MIN_DAYS`.
+The negative rule's score (negatives given the volume) is in `share_noise.py`; it shares
+the CUSUM, the thresholds (a robust Gumbel fit) and the memo of daily peaks.
 """
 
 from __future__ import annotations
@@ -27,14 +29,9 @@ import numpy as np
 
 from monitor.detection.series import (
     DAY,
-    DEFAULT_SHARE,
-    SHARE_PRIOR,
     Array,
-    Sums,
-    Tallies,
-    nanmedian_rows,
     prefix,
-    usual_share,
+    sorted_median,
 )
 
 SEASON_DAYS = 7
@@ -134,149 +131,67 @@ def _robust_z(
 ) -> tuple[Array, Array]:
     """z of `now` against log1p of the counts at `lags` before `p` (NaN without a day of
     them), and the usual count (their median)."""
-    ends = p[:, None] - lags[None, :]
-    valid = ends >= first
-    past = np.log1p(values[np.clip(ends, 0, None)] * part)
-    matrix = np.where(valid, past, np.nan)
-    enough = valid.sum(axis=1) >= len(lags) // SEASON_DAYS
-    median = nanmedian_rows(matrix)
-    mad = nanmedian_rows(np.abs(matrix - median[:, None]))
+    # One large array, sorted and reused in place: on a first tick this runs over weeks
+    # of buckets for every brand, and fresh large arrays cost more than the arithmetic.
+    matrix = _past_logs(values, p, first, lags, part)
+    valid = len(lags) - np.isnan(matrix).sum(axis=1)
+    enough = valid >= len(lags) // SEASON_DAYS
+    matrix.sort(axis=1)  # NaN last
+    median = sorted_median(matrix, valid)
+    matrix -= median[:, None]
+    np.abs(matrix, out=matrix)
+    matrix.sort(axis=1)
+    mad = sorted_median(matrix, valid)
     level = np.expm1(np.nan_to_num(median))
     scale = np.fmax(1.4826 * np.nan_to_num(mad), 1 / np.sqrt(level + 1))
     z = (now - median) / scale
     return np.where(enough, z, np.nan), level
 
 
-def share_scores(
-    total: Array,
-    negative: Array,
+def _past_logs(values: Array, p: Array, first: int, lags: Array, part: Array) -> Array:
+    """log1p of the counts at `lags` before each of `p` (times `part`, the share of its
+    bucket that has passed), one row per position; NaN before `first`.
+
+    For a run of consecutive positions each lag is one shifted slice of the series (a
+    gather of every cell would cost twice as much); rows of partial buckets are redone.
+    """
+    consecutive = len(p) > 1 and int(p[-1]) - int(p[0]) + 1 == len(p)
+    if not consecutive:
+        return _gathered_logs(values, p, first, lags, part)
+    reach = int(lags.max())
+    padded = np.full(reach + len(values), np.nan)
+    padded[reach:] = np.log1p(values)
+    padded[reach : reach + max(first, 0)] = np.nan
+    matrix = np.empty((len(p), len(lags)))
+    for column, begin in enumerate((reach + int(p[0]) - lags).tolist()):
+        matrix[:, column] = padded[begin : begin + len(p)]
+    partial = np.flatnonzero(part[:, 0] != 1.0)
+    if len(partial):
+        matrix[partial] = _gathered_logs(values, p[partial], first, lags, part[partial])
+    return matrix
+
+
+def _gathered_logs(values: Array, p: Array, first: int, lags: Array, part: Array) -> Array:
+    """`_past_logs` cell by cell, for any positions."""
+    ends = p[:, None] - lags[None, :]
+    past = np.log1p(values[np.clip(ends, 0, None)] * part)
+    return np.where(ends >= first, past, np.nan)
+
+
+def with_cusum(
+    scores: Scores,
     p: Array,
-    first: int,
-    bucket: int,
-    start: int,
-    memo: Memo[float] | None = None,
+    span: int,
+    informative: Array | None = None,
+    stretches: bool = True,
 ) -> Scores:
-    """z of each bucket's negatives given its total: how far above the usual share.
-
-    n ~ N·p with the beta-binomial variance N p (1-p) (1 + (N-1) rho): p is the share over
-    the previous 7 days or the last day, whichever is higher (a drift is not a burst), rho
-    the brand's own over-dispersion over the 7 days before the position's UTC day (`start`
-    is the bucket index of position 0), so a news spike (N ten times usual, the usual
-    share) scores no more than an ordinary hour.
-    """
-    per_day = DAY // bucket
-    tallies = Tallies.of("n", total, negative, first)
-    usual = usual_share(Sums(tallies, 1, 1.0), p, SEASON_DAYS, per_day)
-    rho = np.zeros(len(p))
-    days = (start + p) // per_day  # dispersion is estimated once per UTC day
-    for day in np.unique(days).tolist():
-        end = day * per_day - start
-        rho[days == day] = _day_dispersion(total, negative, end, first, per_day, start, memo)
-    n_all, n_neg = total[p].astype(np.float64), negative[p].astype(np.float64)
-    inflation = 1 + np.maximum(n_all - 1, 0) * rho
-    var = n_all * usual * (1 - usual) * inflation
-    excess = n_neg - n_all * usual
-    z = np.divide(excess, np.sqrt(var), out=np.zeros(len(p)), where=var > 0)
-    known = p - first >= per_day
-    # The window test pools the last 15 minutes or the last hour, whichever stands out more
-    # (a burst spread over them is clearer than in any one bucket, a slow one on a small
-    # brand only over the hour); the CUSUM adds up the buckets one by one. Near the start
-    # of `p` a window holds fewer buckets.
-    pooled, widths = np.full(len(p), -np.inf), np.ones(len(p), dtype=np.int64)
-    for width in POOLED_WIDTHS:
-        pooled_var, pooled_excess = _trailing(var, width), _trailing(excess, width)
-        z_width = np.divide(
-            pooled_excess, np.sqrt(pooled_var), out=np.zeros(len(p)), where=pooled_var > 0
-        )
-        better = z_width > pooled
-        pooled, widths = np.where(better, z_width, pooled), np.where(better, width, widths)
-    return Scores(
-        np.where(known, pooled, np.nan),
-        np.zeros(len(p)),
-        p.copy(),
-        n_all * usual,
-        np.where(known, z, np.nan),
-        widths,
-    )
-
-
-def _trailing(values: Array, width: int) -> Array:
-    """Sum of each value and the `width` - 1 before it (fewer at the start)."""
-    c = prefix(values)
-    ends = np.arange(1, len(values) + 1)
-    return c[ends] - c[np.clip(ends - width, 0, None)]
-
-
-RHO_MAX = 0.5
-DISPERSION_MIN_N = 10
-POOLED_WIDTHS = (3, 12)  # the negative window test: the last 15 minutes or the last hour
-DISPERSION_MIN_BUCKETS = 24
-DISPERSION_SAMPLE = 500
-CHI2_MEDIAN = 0.4549  # median of a chi-square with one degree of freedom
-
-
-def _day_dispersion(
-    total: Array,
-    negative: Array,
-    end: int,
-    first: int,
-    per_day: int,
-    start: int,
-    memo: Memo[float] | None,
-) -> float:
-    """`_dispersion`, remembered in `memo` under a digest of the counts it reads (and where
-    they are: `start` is the bucket index of position 0)."""
-    if memo is None:
-        return _dispersion(total, negative, end, first, per_day)
-    lo, hi = max(first, end - SEASON_DAYS * per_day, 0), max(end, 0)
-    key = (start + end, digest(total[lo:hi], negative[lo:hi], np.array([start + lo, start + hi])))
-    found = memo.get(key)
-    if found is None:
-        found = _dispersion(total, negative, end, first, per_day)
-        memo.put(key, found)
-    return found
-
-
-def _dispersion(total: Array, negative: Array, end: int, first: int, per_day: int) -> float:
-    """Intra-class correlation rho of negatives over the 7 days of buckets before `end`.
-
-    Robust: rho is the value at which the median of each bucket's squared residual over
-    its beta-binomial variance is the median of a chi-square with one degree of freedom,
-    so bursts, even a few hours a week of them, are not taken for noise.
-    """
-    lo = max(first, end - SEASON_DAYS * per_day, 0)
-    n_all = total[lo:end].astype(np.float64)
-    n_neg = negative[lo:end].astype(np.float64)
-    busy = n_all >= DISPERSION_MIN_N  # small buckets are too discrete for a median
-    if busy.sum() < DISPERSION_MIN_BUCKETS:
-        return 0.0  # a small brand, where a bucket's few mentions hardly correlate
-    n_all, n_neg = n_all[busy], n_neg[busy]
-    share = (n_neg.sum() + SHARE_PRIOR * DEFAULT_SHARE) / (n_all.sum() + SHARE_PRIOR)
-    step = max(1, len(n_all) // DISPERSION_SAMPLE)  # an even sample is enough for a median
-    n_all, n_neg = n_all[::step], n_neg[::step]
-    ratio = (n_neg - n_all * share) ** 2 / (n_all * share * (1 - share))
-    if np.median(ratio) <= CHI2_MEDIAN:
-        return 0.0
-    low, high = 0.0, RHO_MAX
-    for _ in range(2):  # two rounds of a 16-point grid: rho to within 0.5 / 256
-        grid = np.linspace(low, high, 17)
-        medians = np.median(ratio[None, :] / (1 + (n_all[None, :] - 1) * grid[:, None]), axis=1)
-        above = np.flatnonzero(medians > CHI2_MEDIAN)  # the median falls as rho grows
-        if not len(above):
-            return float(grid[0])
-        if above[-1] == len(grid) - 1:
-            return RHO_MAX
-        low, high = float(grid[above[-1]]), float(grid[above[-1] + 1])
-    return (low + high) / 2
-
-
-def with_cusum(scores: Scores, p: Array, span: int, informative: Array | None = None) -> Scores:
     """Add the CUSUM at each position whose previous `span` positions are in `p` too.
 
     `p` must be consecutive. The CUSUM at t is the largest sum of min(z, CAP) - DRIFT over
     a stretch ending at t and starting at most `span` - 1 buckets before it (0 if none is
     positive): the evidence of a ramp, the same whether computed live or in a backtest.
     A bucket that is not `informative` (no mention to judge a share by) adds nothing.
+    Without `stretches` the sums alone are computed (faster) and `since` is not set.
     """
     z = scores.z if scores.steps is None else scores.steps
     steps = np.minimum(np.nan_to_num(z, nan=0.0), CUSUM_CAP) - CUSUM_DRIFT
@@ -287,13 +202,29 @@ def with_cusum(scores: Scores, p: Array, span: int, informative: Array | None = 
     cusum = np.zeros(n)
     since = p.copy()
     if n >= span:
-        windows = np.lib.stride_tricks.sliding_window_view(c[:-1], span)  # c[t-span+1 .. t]
-        lowest = windows.argmin(axis=1)
         rows = np.arange(span - 1, n)
-        start = rows - span + 1 + lowest
-        cusum[span - 1 :] = np.maximum(c[rows + 1] - c[start], 0.0)
-        since[span - 1 :] = p[start]
+        if stretches:
+            windows = np.lib.stride_tricks.sliding_window_view(c[:-1], span)  # c[t-span+1..t]
+            start = rows - span + 1 + windows.argmin(axis=1)
+            cusum[span - 1 :] = np.maximum(c[rows + 1] - c[start], 0.0)
+            since[span - 1 :] = p[start]
+        else:  # the same sums, from the window minima alone
+            cusum[span - 1 :] = np.maximum(c[rows + 1] - sliding_min(c[:-1], span), 0.0)
     return Scores(scores.z, cusum, since, scores.expected, scores.steps, scores.width)
+
+
+def sliding_min(values: Array, width: int) -> Array:
+    """The minimum of each run of `width` consecutive values (van Herk / Gil-Werman: the
+    running minima within blocks of `width`, forwards and backwards), in O(n)."""
+    n = len(values)
+    blocks = -(-n // width)
+    padded = np.full(blocks * width, np.inf)
+    padded[:n] = values
+    grid = padded.reshape(blocks, width)
+    forward = np.minimum.accumulate(grid, axis=1).ravel()
+    backward = np.minimum.accumulate(grid[:, ::-1], axis=1)[:, ::-1].ravel()
+    starts = np.arange(n - width + 1)
+    return np.minimum(backward[starts], forward[starts + width - 1])
 
 
 def day_of(position: Array, start: int, bucket: int) -> Array:
@@ -360,6 +291,12 @@ class Memo(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._values)
+
+
+def day_digest(total: Array, negative: Array, day: int, per_day: int, start: int) -> bytes:
+    """The digest of one UTC day's counts (the part of it the series holds)."""
+    span = slice(max(0, day * per_day - start), max(0, (day + 1) * per_day - start))
+    return digest(total[span], negative[span])
 
 
 def digest(*parts: Array | bytes) -> bytes:

@@ -135,7 +135,11 @@ def baseline(sums: Sums, name: str, p: Array, lags: list[int], shift: int) -> tu
 def nanmedian_rows(matrix: Array) -> Array:
     """Row medians ignoring NaN (NaN where a row has none); np.nanmedian is slow on small rows."""
     ordered = np.sort(matrix, axis=1)  # NaN sort last
-    valid = np.sum(~np.isnan(ordered), axis=1)
+    return sorted_median(ordered, np.sum(~np.isnan(ordered), axis=1))
+
+
+def sorted_median(ordered: Array, valid: Array) -> Array:
+    """Row medians of rows sorted with their NaN last, `valid` values in each."""
     low = np.clip((valid - 1) // 2, 0, None)[:, None]
     high = np.clip(valid // 2, 0, None)[:, None]
     median = (np.take_along_axis(ordered, low, axis=1) + np.take_along_axis(ordered, high, axis=1))[

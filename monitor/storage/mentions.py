@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, case, func, select
+from sqlalchemy import Executable, Row, and_, bindparam, case, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -216,20 +217,31 @@ def bucket_counts(
     the negative share are measured on the same mentions (a burst stored a moment before
     its scores is not a volume spike).
     """
+    # Every brand's tick runs this: the statement is built once per bucket size, and run
+    # on the Core connection (thousands of plain rows, no ORM loading for each).
+    rows = session.connection().execute(
+        _bucket_query(bucket_seconds),
+        {"brand": brand, "since": int(start.timestamp()), "until": int(end.timestamp())},
+    )
+    return {int(b): (int(total), int(neg or 0)) for b, total, neg in rows.all()}
+
+
+@functools.cache
+def _bucket_query(bucket_seconds: int) -> Executable:
+    """Mentions and negatives per bucket of one brand and span (bound parameters)."""
     bucket = (MentionBrandRow.created_ts // bucket_seconds).label("bucket")
     negative = func.sum(case((MentionRow.sentiment_label == "negative", 1), else_=0))
-    rows = session.execute(
+    return (
         select(bucket, func.count(), negative)
         .join(MentionRow, MentionRow.id == MentionBrandRow.mention_id)
         .where(
-            MentionBrandRow.brand == brand,
-            MentionBrandRow.created_ts >= int(start.timestamp()),
-            MentionBrandRow.created_ts < int(end.timestamp()),
+            MentionBrandRow.brand == bindparam("brand"),
+            MentionBrandRow.created_ts >= bindparam("since"),
+            MentionBrandRow.created_ts < bindparam("until"),
             MentionRow.sentiment_label != PENDING,
         )
         .group_by(bucket)
     )
-    return {int(b): (int(total), int(neg or 0)) for b, total, neg in rows}
 
 
 def negative_count(session: Session, brand: str, start: datetime, end: datetime) -> int:
