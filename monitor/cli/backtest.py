@@ -10,7 +10,9 @@ from typing import Any
 
 from models.engines import ENGINE_NAMES
 from monitor.detection.backtest import (
+    BacktestAlert,
     BacktestInputError,
+    BacktestReport,
     Row,
     backtest_report,
     mentions_to_rows,
@@ -31,9 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--mentions", type=Path, help="JSONL: created_at, text[, label]")
     parser.add_argument(
         "--metric",
-        choices=("negative", "volume"),
-        help="negative: the negative_spike rule; volume: volume_spike "
-        "(default: negative when the data have negatives)",
+        choices=("negative", "volume", "both"),
+        help="negative: the negative_spike rule; volume: volume_spike; both, as the daemon "
+        "runs them (default: both when the data have negatives, else volume)",
     )
     parser.add_argument("--config", help="take detector settings (and silences) from this file")
     parser.add_argument("--brand", help="with --config: this brand's settings")
@@ -58,20 +60,46 @@ def run_backtest(args: argparse.Namespace) -> int:
         if args.budget is not None:
             settings = _with_budget(settings, args.budget)
         rows = _rows(args, settings, args.engine or engine)
-        metric: Metric = args.metric or ("negative" if rows[0][2] is not None else "volume")
-        report = backtest_report(rows, metric, settings, silences)
+        chosen: str = args.metric or ("both" if rows[0][2] is not None else "volume")
+        metrics: list[Metric] = ["negative", "volume"] if chosen == "both" else [_metric(chosen)]
+        reports = {m: backtest_report(rows, m, settings, silences) for m in metrics}
     except (BacktestInputError, ConfigError) as exc:
         sys.stderr.write(f"pulso backtest: {exc}\n")
         return EXIT_INPUT
-    alerts = report.alerts
+    if len(reports) == 2:
+        reports["volume"] = _held(reports["volume"], reports["negative"].alerts)
+    alerts = sorted((a for r in reports.values() for a in r.alerts), key=lambda a: a.fired_at)
     lines = "".join(json.dumps(a.to_json(), ensure_ascii=False) + "\n" for a in alerts)
     if args.out:
         args.out.write_text(lines, encoding="utf-8")
     else:
         sys.stdout.write(lines)
-    sys.stderr.write(f"pulso backtest ({metric}): {summary(alerts, rows)}\n")
-    sys.stderr.write(f"pulso backtest ({report.rule}) thresholds at the end: {report.thresholds}\n")
+    for metric, report in reports.items():
+        sys.stderr.write(f"pulso backtest ({metric}): {summary(report.alerts, rows)}\n")
+        sys.stderr.write(
+            f"pulso backtest ({report.rule}) thresholds at the end: {report.thresholds}\n"
+        )
     return 0
+
+
+def _held(volume: BacktestReport, negative: list[BacktestAlert]) -> BacktestReport:
+    """The volume alerts the daemon would send beside `negative`'s: one incident per
+    brand, so none opens while a negative one is open."""
+
+    def held(alert: BacktestAlert) -> bool:
+        return any(
+            n.fired_at <= alert.fired_at
+            and (n.resolved_at is None or alert.fired_at < n.resolved_at)
+            for n in negative
+        )
+
+    kept = [a for a in volume.alerts if not held(a)]
+    return BacktestReport(kept, volume.rule, volume.thresholds)
+
+
+def _metric(name: str) -> Metric:
+    """`negative` or `volume`, typed."""
+    return "negative" if name == "negative" else "volume"
 
 
 def _with_budget(settings: DetectorSettings, budget: float) -> DetectorSettings:
