@@ -111,6 +111,23 @@ def tick_window(rt: Runtime, timestamp: int) -> int:
     return int(min(MAX_CATCH_UP, max(tick, timestamp - int(last))))
 
 
+def tick_ran(rt: Runtime, timestamp: int) -> bool:
+    """Whether a tick for `timestamp` or a later one has already run (ticks never run side
+    by side: their lock), so this one would only repeat its work."""
+    with rt.sessions() as session:
+        return bool(
+            session.execute(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs"
+                    " WHERE queue_name = 'tick' AND task_name = 'pulso.tick'"
+                    " AND status = 'succeeded'"
+                    " AND (args->>'timestamp')::bigint >= :now)"
+                ),
+                {"now": timestamp},
+            ).scalar_one()
+        )
+
+
 def lost_scores(rt: Runtime) -> list[int]:
     """Pending mentions whose score job was lost (to queue again).
 
@@ -143,6 +160,11 @@ class Steps:
 
     async def tick(self, timestamp: int) -> None:
         """Queue what fell due since the last tick; requeue the jobs of stopped workers."""
+        if await asyncio.to_thread(tick_ran, self.rt, timestamp):
+            # A worker whose periodic deferrer lags (a busy machine) can queue a period
+            # again after another worker's tick already covered it: nothing to do.
+            logger.info("tick %d skipped: a tick at or after it already ran", timestamp)
+            return
         window = await asyncio.to_thread(tick_window, self.rt, timestamp)
         for due in due_jobs(self.rt, timestamp, window):
             await self._defer(due)
