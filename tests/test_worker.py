@@ -383,6 +383,63 @@ def test_a_tick_for_a_period_already_covered_does_nothing(postgres_url: str) -> 
         engine.dispose()
 
 
+def test_a_job_left_by_a_dead_worker_never_wedges_the_tick(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A worker died running detect:acme, and a detect of the same brand was queued since
+    # (same queueing lock): queueing the dead one again would break the lock on every
+    # tick. It is closed instead, and the waiting one does the work.
+    import asyncio
+    from types import SimpleNamespace
+
+    import procrastinate
+
+    from monitor.service.worker import conninfo, ensure_queue_schema
+    from monitor.service.worker_tasks import Steps
+    from monitor.storage.engine import make_engine
+
+    engine = make_engine(postgres_url)
+    ensure_queue_schema(engine)
+
+    async def scenario() -> tuple[str, str, int]:
+        app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(conninfo=conninfo(postgres_url))
+        )
+        detect = app.task(name="pulso.detect", queue="detect")(lambda brand: None)
+        async with app.open_async():
+            locked = detect.configure(lock="detect:acme", queueing_lock="detect:acme")
+            first = await locked.defer_async(brand="acme")
+            dead = await app.job_manager.register_worker()
+            fetched = await app.job_manager.fetch_job(queues=None, worker_id=dead)
+            assert fetched is not None and fetched.id == first
+            waiting = await locked.defer_async(brand="acme")
+            await app.connector.execute_query_async(
+                "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour'"
+            )
+            stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=10))
+            assert [job.id for job in stalled] == [first]
+            worker = SimpleNamespace(tick_seconds=5, stalled_after_seconds=10)
+            steps = Steps(SimpleNamespace(settings=SimpleNamespace(worker=worker)), app)  # type: ignore[arg-type]
+            await steps._requeue(stalled[0])
+            statuses = {
+                row["id"]: row["status"]
+                for row in await app.connector.execute_query_all_async(
+                    "SELECT id, status FROM procrastinate_jobs"
+                )
+            }
+            # The next tick finds nothing left to queue again.
+            left = len(list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=10)))
+            return statuses[first], statuses[waiting], left
+
+    try:
+        with caplog.at_level("WARNING"):
+            dead_status, waiting_status, left = asyncio.run(scenario())
+    finally:
+        engine.dispose()
+    assert (dead_status, waiting_status, left) == ("failed", "todo", 0)
+    assert "the same job is already queued, so this one is closed" in caplog.text
+
+
 def test_worker_refuses_sqlite_with_a_clear_message(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -172,12 +172,37 @@ class Steps:
             seconds_since_heartbeat=self.ws.stalled_after_seconds
         )
         for stuck in stalled:
+            await self._requeue(stuck)
+
+    async def _requeue(self, stuck: Any) -> None:
+        """Queue again a job whose worker stopped, or close it when the same job already
+        waits (its queueing lock: a detect queued again since, say): that one does the
+        work, and retrying this one would fail on every tick."""
+        from procrastinate.exceptions import ConnectorException, UniqueViolation
+        from procrastinate.jobs import Status
+
+        manager = self.app.job_manager
+        try:
+            await manager.retry_job(stuck)
+        except UniqueViolation:
+            await manager.finish_job(stuck, Status.FAILED, delete_job=False)
             logger.warning(
-                "job %s (%s) was running on a worker that stopped; queued again",
+                "job %s (%s) was running on a worker that stopped; the same job is already"
+                " queued, so this one is closed",
                 stuck.id,
                 stuck.task_name,
             )
-            await self.app.job_manager.retry_job(stuck)
+            return
+        except ConnectorException as exc:  # finished meanwhile, say: the next tick sees
+            logger.warning(
+                "job %s (%s) could not be queued again: %s", stuck.id, stuck.task_name, exc
+            )
+            return
+        logger.warning(
+            "job %s (%s) was running on a worker that stopped; queued again",
+            stuck.id,
+            stuck.task_name,
+        )
 
     def collect(self, brand: str, source: str) -> None:
         """Collect one source of one brand; its new mentions are scored by score jobs."""
