@@ -55,7 +55,14 @@ def run_backfill(
             err.write(f"pulso backfill: {exc}\n")
             return 2
         _restart_sweep(rt, brand_id, source_name)
-        totals = _collect_to_the_end(rt, brand_id, source_name, err)
+        try:
+            totals = _collect_to_the_end(rt, brand_id, source_name, err)
+        except SourceError as exc:  # refused, 401, timeout...: one line, what is stored stays
+            err.write(
+                f"pulso backfill: {brand_id}/{source_name}: {exc}; what was stored is kept"
+                " (run it again: stored posts are not stored twice)\n"
+            )
+            return 1
         err.write(
             f"backfilled {brand_id}/{source_name} since {since:%Y-%m-%d %H:%M} UTC: "
             f"{totals['fetched']:,} fetched, {totals['stored']:,} new mentions\n"
