@@ -44,22 +44,40 @@ def resolve_path(path: str) -> Path:
 
 
 def load_mentions(path: Path) -> list[Mention]:
-    """Read a JSONL file of mentions, sorted by time; bad lines are logged and skipped."""
-    opener = gzip.open if path.suffix == ".gz" else open
+    """Read a JSONL file of mentions, sorted by time; bad lines are logged and skipped.
+
+    Lines are decoded one by one, so a line that is not UTF-8 is one skipped line, not a
+    file that cannot be read; a gzip file cut short keeps the lines before the cut.
+    """
     mentions: list[Mention] = []
     try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    mentions.append(Mention.from_dict(json.loads(line)))
-                except (ValueError, TypeError) as exc:
-                    logger.warning("%s:%d: skipped a malformed mention: %s", path, number, exc)
+        with gzip.open(path) if path.suffix == ".gz" else path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                mention = _parse_line(path, number, raw)
+                if mention is not None:
+                    mentions.append(mention)
+    except EOFError as exc:  # a truncated .gz: what came before it stands
+        logger.warning("%s: ends early (%s); read %d mentions", path, exc, len(mentions))
     except OSError as exc:
         raise SourceError(f"cannot read replay file {path}: {exc}") from exc
     mentions.sort(key=lambda m: m.created_at)
     return mentions
+
+
+def _parse_line(path: Path, number: int, raw: bytes) -> Mention | None:
+    """The mention on one line, or None (logged) if it is blank or malformed."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        logger.warning("%s:%d: skipped a line that is not UTF-8: %s", path, number, exc.reason)
+        return None
+    if not line.strip():
+        return None
+    try:
+        return Mention.from_dict(json.loads(line))
+    except (ValueError, TypeError, AttributeError, ArithmeticError) as exc:  # int(inf) overflows
+        logger.warning("%s:%d: skipped a malformed mention: %s", path, number, exc)
+        return None
 
 
 class ReplaySource(Source[ReplaySettings]):

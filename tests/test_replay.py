@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from datetime import timedelta
@@ -91,3 +92,51 @@ def test_bundled_data_is_reproducible_from_its_generator(tmp_path: Path) -> None
     out = tmp_path / "demo.jsonl"
     assert generate(["--out", str(out)]) == 0
     assert out.read_bytes() == BUNDLED.read_bytes()
+
+
+def test_a_line_that_is_not_utf8_is_skipped_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = [json.dumps(mention(i, f"ACME {i}", END - timedelta(minutes=10 - i))) for i in range(5)]
+    lines[2] = '{"source": "x", "text": "ACME caf\xe9"}'  # Latin-1, not UTF-8
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"\n".join(line.encode("latin-1") for line in lines) + b"\n")
+    with caplog.at_level(logging.WARNING):
+        mentions = load_mentions(path)
+    assert [m.text for m in mentions] == ["ACME 0", "ACME 1", "ACME 3", "ACME 4"]
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1
+    assert f"{path}:3: skipped a line that is not UTF-8" in warnings[0].getMessage()
+    assert warnings[0].exc_info is None  # one line, no traceback
+
+
+def test_a_gzip_file_with_a_bad_line_and_a_number_too_big_reads_the_rest(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = [json.dumps(mention(i, f"ACME {i}", END - timedelta(minutes=i))) for i in range(3)]
+    bad = [
+        b"\xff\xfe not text",
+        b'{"source": "x", "external_id": "9", "text": "ACME",'
+        b' "created_at": "2026-11-20T10:00:00Z", "likes": 1e400}',
+        b'{"source": "x", "external_id": "8", "text": "ACME", "created_at": 5}',
+    ]
+    path = tmp_path / "r.jsonl.gz"
+    with gzip.open(path, "wb") as handle:
+        handle.write(b"\n".join([*bad, *(line.encode() for line in good)]) + b"\n")
+    with caplog.at_level(logging.WARNING):
+        mentions = load_mentions(path)
+    assert sorted(m.text for m in mentions) == ["ACME 0", "ACME 1", "ACME 2"]
+    assert all(f"{path}:{n}: skipped" in caplog.text for n in (1, 2, 3))
+
+
+def test_a_gzip_file_cut_short_keeps_what_came_before(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = [json.dumps(mention(i, f"ACME {i}", END - timedelta(minutes=i))) for i in range(200)]
+    whole = gzip.compress(("\n".join(lines) + "\n").encode())
+    path = tmp_path / "r.jsonl.gz"
+    path.write_bytes(whole[: len(whole) - 20])
+    with caplog.at_level(logging.WARNING):
+        mentions = load_mentions(path)
+    assert 0 < len(mentions) < 200
+    assert f"{path}: ends early" in caplog.text
