@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from monitor.kernel.display import visible
 from monitor.kernel.events import AlertEvent, Example
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACE = re.compile(r"\s+")
 
 RULE_TITLES = {"negative_spike": "negative spike", "volume_spike": "volume spike"}
@@ -15,8 +15,9 @@ SOURCE_DOWN = "source_down:"
 
 
 def clean(text: str, limit: int = 280) -> str:
-    """Untrusted text on one line, without control characters, cut at `limit` characters."""
-    flat = _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
+    """Untrusted text on one line, without control, bidi or invisible characters, cut at
+    `limit` characters."""
+    flat = _SPACE.sub(" ", visible(text)).strip()
     if len(flat) <= limit:
         return flat
     cut = flat[: limit - 1]

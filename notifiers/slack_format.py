@@ -37,6 +37,8 @@ _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 _OPEN_ENTITY = re.compile(r"&[a-z]*$")
 _UNSAFE_URL = re.compile(r"[\s<>|\x00-\x1f\x7f]")
 SEVERITY_ICON = {"warning": ":warning:", "critical": ":rotating_light:"}
+# Look-alikes for mrkdwn's formatting marks (Slack has no escape for them).
+_MARKS = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
 
 Block = dict[str, Any]
 
@@ -54,15 +56,25 @@ def clip(escaped: str, limit: int) -> str:
     return _OPEN_ENTITY.sub("", escaped[: limit - 1]) + "…"
 
 
+def inert(text: str) -> str:
+    """Escape a post's text (or its author, or a theme named from posts) and defuse Slack's
+    formatting marks in it: *bold*, _italic_, ~strike~ and `code` are shown, not applied."""
+    return escape(text).translate(_MARKS)
+
+
 def safe_link(url: str | None, label: str) -> str:
-    """A `<url|label>` link if `url` is a plain http(s) URL, else the escaped label."""
+    """A `<url|label>` link if `url` is a plain http(s) URL, else the escaped label.
+
+    A URL with a user part (`https://x.com@evil.example/`) is not linked: it would go to
+    the host after the `@` under a label that names the platform.
+    """
     if url:
         parts = urlsplit(url)
         target = url.replace("&", "&amp;")
-        plain = parts.scheme in ("http", "https") and parts.netloc
+        plain = parts.scheme in ("http", "https") and parts.hostname and "@" not in parts.netloc
         if plain and len(target) <= 1000 and not _UNSAFE_URL.search(url):
-            return f"<{target}|{escape(label)}>"
-    return escape(label)
+            return f"<{target}|{inert(label)}>"
+    return inert(label)
 
 
 def metadata(key: str, event: AlertEvent) -> dict[str, Any]:
@@ -169,7 +181,7 @@ def _fit(head: str, lines: list[str]) -> Block:
 
 
 def _theme_section(theme: ThemeSummary) -> Block:
-    head = f"*Theme: {clip(escape(clean(theme.label, 80)), 200)}* ({theme.size} posts)"
+    head = f"*Theme: {clip(inert(clean(theme.label, 80)), 200)}* ({theme.size} posts)"
     examples = theme.examples[:EXAMPLES_PER_THEME]
     return _fit(head, [_example_line(e) for e in examples])
 
@@ -177,7 +189,7 @@ def _theme_section(theme: ThemeSummary) -> Block:
 def _example_line(example: Example) -> str:
     author = f"@{clean(example.author, 60)}" if example.author else "a post"
     link = safe_link(example.url, f"{author} on {clean(example.source, 30)}")
-    return f"> {clip(escape(clean(example.text)), 1000)}\n— {link}"
+    return f"> {clip(inert(clean(example.text)), 1000)}\n— {link}"
 
 
 def _limit(blocks: list[Block]) -> list[Block]:

@@ -161,3 +161,33 @@ def test_the_console_prints_a_new_theme() -> None:
     text = plain_text(make_event("updated"))
     assert text.startswith("NEW THEME ACME: negative spike (warning)")
     assert "Theme: refund · waiting (9 posts)" in text
+
+
+def test_formatting_bidi_and_disguised_links_in_a_post_are_inert() -> None:
+    post = Example(
+        text="*FREE* _refund_ ~now~ `rm -rf` \u202egpj.exe\u202c zero\u200bwidth \u2066x\u2069",
+        url="https://x.com@evil.example/login",  # goes to evil.example, looks like x.com
+        source="x",
+        author="*ceo*",
+        created_at=START.isoformat(),
+    )
+    event = make_event(examples=(post,), themes=(ThemeSummary("_urgent_ *refund*", 3, (post,)),))
+    rendered = everything(root_blocks(event), fallback_text(event))
+    for mark in ("*FREE*", "_refund_", "~now~", "`rm -rf`", "_urgent_", "*refund*", "*ceo*"):
+        assert mark not in rendered
+    assert "\u2217FREE\u2217" in rendered and "\u02cbrm -rf\u02cb" in rendered  # still legible
+    for hidden in ("\u202e", "\u202c", "\u200b", "\u2066", "\u2069"):
+        assert hidden not in rendered + plain_text(event)  # the console's text too
+    links = re.findall(r"<([^>|]*)\|", rendered)
+    assert not [link for link in links if "evil.example" in link]
+    assert "<https://x.com@" not in rendered
+    # Our own formatting stays: the bold theme heading is Pulso's, not the post's.
+    assert "*Theme: " in rendered
+
+
+def test_the_digest_shows_posts_without_bidi_and_links_no_disguised_host() -> None:
+    from monitor.digest.formatting import is_web_url, one_line
+
+    assert one_line("fine \u202egpj.exe\u202c\r\nBcc: x@evil") == "fine gpj.exe Bcc: x@evil"
+    assert is_web_url("https://x.com/a/status/1")
+    assert not is_web_url("https://x.com@evil.example/login")

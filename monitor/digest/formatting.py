@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.digest.blocks import Cell
 from monitor.digest.strings import strings_for
+from monitor.kernel.display import visible
 
 EXAMPLE_CHARS = 280
 WORSE, BETTER, FLAT = "#b03a2e", "#2e7d32", "#777777"
@@ -78,8 +79,9 @@ class Format:
 
 
 def one_line(text: str) -> str:
-    """Control characters (CR, LF) out: a subject must not be able to add mail headers."""
-    return " ".join(_CONTROL.sub(" ", text).split())
+    """Control characters (CR, LF) out: a subject must not be able to add mail headers; and
+    bidi overrides and invisible characters, which would make a post read other than it is."""
+    return " ".join(visible(text).split())
 
 
 def clip(text: str) -> str:
@@ -96,4 +98,9 @@ def is_web_url(url: str) -> bool:
         parts = urlsplit(url)
     except ValueError:
         return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+    # A user part (`https://x.com@evil.example/`) hides the real host behind a known one.
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and bool(parts.hostname)
+        and "@" not in parts.netloc
+    )
