@@ -11,13 +11,21 @@ from typing import ClassVar, Generic, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.kernel.records import Batch
+from monitor.kernel.redact import redact
 
 # (module to import, package name, what to pip install) for each client library needed.
 Requirements = tuple[tuple[str, str, str], ...]
 
 
 class SourceError(Exception):
-    """A source could not fetch this time; the job gives up until its next tick."""
+    """A source could not fetch this time; the job gives up until its next tick.
+
+    Its message is redacted as it is built: it goes to the log, the database, `/healthz`
+    and `pulso sources`, and an upstream answer may have put a credential in it.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(redact(message))
 
 
 class RateLimited(SourceError):

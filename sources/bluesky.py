@@ -11,6 +11,7 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import Field, SecretStr
 
 from monitor.kernel.records import Batch, Mention, parse_utc, utcnow
+from monitor.kernel.redact import http_problem, snippet
 from monitor.kernel.secrets import secret_field, url_field
 from sources.base import Query, RateLimited, Source, SourceError, SourceSettings
 from sources.common import Sweep, TransientError, json_cursor, to_mentions, with_retries
@@ -121,8 +122,9 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _call(call: Callable[[], T], what: str) -> T:
-    """Run an atproto call, turning its errors into the source errors."""
+def _call(call: Callable[[], T], what: str, url: str | None = None) -> T:
+    """Run an atproto call, turning its errors into the source errors (`url`: the
+    service's, to name its host)."""
     from atproto_client import exceptions  # type: ignore[import-untyped]
 
     try:
@@ -131,18 +133,36 @@ def _call(call: Callable[[], T], what: str) -> T:
         retry_after = exc.retry_after
         if retry_after is None and exc.reset_at is not None:
             retry_after = max(0.0, (exc.reset_at - utcnow()).total_seconds())
-        raise RateLimited(f"{what}: rate limited (HTTP 429)", retry_after) from exc
+        problem = http_problem(429, url, "rate limited")
+        raise RateLimited(f"{what}: rate limited ({problem})", retry_after) from exc
     except exceptions.NetworkError as exc:  # timeouts, dropped connections, 502
-        raise TransientError(f"{what}: network error ({type(exc).__name__} {exc})") from exc
+        raise TransientError(f"{what}: network error ({_problem(exc, url)})") from exc
     except exceptions.RequestErrorBase as exc:
         status = exc.response.status_code if exc.response is not None else 0
         if status >= 500:
-            raise TransientError(f"{what}: server error (HTTP {status})") from exc
-        raise SourceError(f"{what}: refused ({exc})") from exc
+            raise TransientError(f"{what}: server error ({_problem(exc, url)})") from exc
+        raise SourceError(f"{what}: refused ({_problem(exc, url)})") from exc
     except exceptions.AtProtocolError as exc:
-        raise SourceError(f"{what}: {type(exc).__name__} {exc}") from exc
+        raise SourceError(f"{what}: {type(exc).__name__} {snippet(exc)}") from exc
     except ValueError as exc:  # the body said JSON but was not
-        raise SourceError(f"{what}: the answer is not valid JSON ({exc})") from exc
+        raise SourceError(f"{what}: the answer is not valid JSON ({snippet(exc)})") from exc
+
+
+def _problem(exc: Any, url: str | None) -> str:
+    """ "HTTP 400 from bsky.social: <its message>", short and redacted (the body is never
+    kept whole: it may echo the request, session token included); for an error with no
+    answer, its kind and text."""
+    response = exc.response
+    if response is None:
+        return f"{type(exc).__name__} {snippet(exc)}"
+    content = response.content
+    if isinstance(content, dict):
+        reason = content.get("message") or content.get("error")
+    elif isinstance(content, bytes):
+        reason = None  # an unparsed body: the status phrase says enough
+    else:
+        reason = getattr(content, "message", None) or getattr(content, "error", None)
+    return http_problem(response.status_code, url, reason)
 
 
 class BlueskySource(Source[BlueskySettings]):
@@ -178,7 +198,8 @@ class BlueskySource(Source[BlueskySettings]):
             def login() -> None:
                 client.login(self.settings.handle, password, fetch_bsky_profile=False)
 
-            with_retries(lambda: _call(login, "bluesky login"), "bluesky login")
+            url = self.settings.service_url
+            with_retries(lambda: _call(login, "bluesky login", url), "bluesky login")
             self._client = client
         return self._client
 
@@ -239,7 +260,8 @@ class BlueskySource(Source[BlueskySettings]):
             )
 
         try:
-            content = with_retries(lambda: _call(call, what), what).content
+            url = self.settings.service_url
+            content = with_retries(lambda: _call(call, what, url), what).content
         except SourceError as exc:
             if isinstance(
                 exc.__cause__, exceptions.UnauthorizedError | exceptions.LoginRequiredError

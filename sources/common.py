@@ -20,6 +20,7 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.kernel.records import Mention, utcnow
+from monitor.kernel.redact import http_problem, snippet
 from sources.base import RateLimited, SourceError
 
 if TYPE_CHECKING:
@@ -123,14 +124,27 @@ class Sweep:
         return Sweep(since=top if top is not None else self.since), False
 
 
-def raise_for_status(status: int, what: str, retry_after: float | None = None) -> None:
-    """Turn an HTTP status into the source error the pipeline understands."""
+def raise_for_status(
+    status: int,
+    what: str,
+    retry_after: float | None = None,
+    url: str | None = None,
+    reason: object = None,
+) -> None:
+    """Turn an HTTP status into the source error the pipeline understands.
+
+    The message says "HTTP 401 from <host>: <reason>" and nothing more of the answer: an
+    upstream body may echo the request (its Authorization header included), so only a
+    short, redacted, single-line `reason` is kept (`monitor.kernel.redact.http_problem`).
+    """
+    if status < 400:
+        return
+    problem = http_problem(status, url, reason)
     if status == 429:
-        raise RateLimited(f"{what}: rate limited (HTTP 429)", retry_after=retry_after)
+        raise RateLimited(f"{what}: rate limited ({problem})", retry_after=retry_after)
     if status >= 500:
-        raise TransientError(f"{what}: server error (HTTP {status})")
-    if status >= 400:
-        raise SourceError(f"{what}: refused (HTTP {status})")
+        raise TransientError(f"{what}: server error ({problem})")
+    raise SourceError(f"{what}: refused ({problem})")
 
 
 USER_AGENT = "Pulso/1.0 (brand monitoring)"
@@ -208,14 +222,16 @@ def http_get(
     except httpx.TimeoutException as exc:
         raise TransientError(f"{what}: timed out after {timeout:g}s") from exc
     except httpx.TransportError as exc:
-        raise TransientError(f"{what}: connection failed ({exc})") from exc
+        raise TransientError(f"{what}: connection failed ({snippet(exc)})") from exc
     except httpx.HTTPError as exc:
-        raise SourceError(f"{what}: request failed ({exc})") from exc
-    if response.status_code == 429:
-        raise RateLimited(
-            f"{what}: rate limited (HTTP 429)", retry_after=retry_after(response.headers)
-        )
-    raise_for_status(response.status_code, what)
+        raise SourceError(f"{what}: request failed ({snippet(exc)})") from exc
+    raise_for_status(
+        response.status_code,
+        what,
+        retry_after(response.headers),
+        str(response.url),
+        response.reason_phrase,
+    )
     return response
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 
 from monitor.kernel.records import Batch, Mention, parse_utc, utcnow
+from monitor.kernel.redact import http_problem, snippet
 from monitor.kernel.secrets import secret_field
 from sources.base import Query, RateLimited, Source, SourceError, SourceSettings
 from sources.common import TransientError, html_to_text, json_cursor, to_mentions, with_retries
@@ -156,15 +157,28 @@ def _call(call: Callable[[], T], what: str, client: Any) -> T:
     try:
         return call()
     except errors.MastodonRatelimitError as exc:
-        raise RateLimited(f"{what}: rate limited ({exc})", _retry_after(client)) from exc
+        problem = _problem(exc, client)
+        raise RateLimited(f"{what}: rate limited ({problem})", _retry_after(client)) from exc
     except errors.MastodonServerError as exc:
-        raise TransientError(f"{what}: server error ({exc})") from exc
+        raise TransientError(f"{what}: server error ({_problem(exc, client)})") from exc
     except errors.MastodonNetworkError as exc:
-        raise TransientError(f"{what}: network error ({exc})") from exc
+        raise TransientError(f"{what}: network error ({snippet(exc)})") from exc
     except errors.MastodonAPIError as exc:
-        raise SourceError(f"{what}: refused or unreadable answer ({exc})") from exc
+        raise SourceError(
+            f"{what}: refused or unreadable answer ({_problem(exc, client)})"
+        ) from exc
     except errors.MastodonError as exc:
-        raise SourceError(f"{what}: {exc}") from exc
+        raise SourceError(f"{what}: {snippet(exc)}") from exc
+
+
+def _problem(exc: Exception, client: Any) -> str:
+    """ "HTTP 401 from <instance>: <its error>", short and redacted, when Mastodon.py says
+    which answer it was (its args: message, status, reason, the body's error)."""
+    args = exc.args
+    if len(args) >= 4 and isinstance(args[1], int):
+        reason = args[3] or args[2]
+        return http_problem(args[1], getattr(client, "api_base_url", None), reason)
+    return snippet(exc)
 
 
 class MastodonSource(Source[MastodonSettings]):

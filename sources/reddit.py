@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from pydantic import Field, SecretStr, field_validator
 
 from monitor.kernel.records import Batch, Mention
+from monitor.kernel.redact import http_problem, snippet
 from monitor.kernel.secrets import secret_field, url_field
 from sources.base import Query, RateLimited, Requirements, Source, SourceError, SourceSettings
 from sources.common import TransientError, raise_for_status, with_retries
@@ -267,17 +268,21 @@ class RedditSource(Source[RedditSettings]):
         try:
             payload = client.request(method="GET", path=path, params=params)
         except core.TooManyRequests as exc:
-            raise RateLimited("reddit: rate limited (HTTP 429)", _retry_after(exc)) from exc
+            problem = http_problem(429, exc.response.url)
+            raise RateLimited(f"reddit: rate limited ({problem})", _retry_after(exc)) from exc
         except core.BadJSON as exc:
             raise SourceError(f"reddit: {path} answered malformed JSON") from exc
         except core.ResponseException as exc:
             _raise_response(exc, path)
         except core.RequestException as exc:
-            raise TransientError(f"reddit: {path}: {exc.original_exception!r}") from exc
+            cause = snippet(repr(exc.original_exception))
+            raise TransientError(f"reddit: {path}: {cause}") from exc
         except core.PrawcoreException as exc:
-            raise SourceError(f"reddit: {path}: {exc}") from exc
+            raise SourceError(f"reddit: {path}: {snippet(exc)}") from exc
         except ValueError as exc:  # the token endpoint's malformed JSON
-            raise SourceError(f"reddit: malformed JSON from the token endpoint: {exc}") from exc
+            raise SourceError(
+                f"reddit: malformed JSON from the token endpoint: {snippet(exc)}"
+            ) from exc
         return _listing(payload, path)
 
     def client(self) -> Any:
@@ -296,7 +301,7 @@ def _listing(payload: Any, path: str) -> dict[str, Any]:
         or not isinstance(data, dict)
         or not isinstance(data.get("children"), list)
     ):
-        raise SourceError(f"reddit: {path} did not answer a Listing: {str(payload)[:200]}")
+        raise SourceError(f"reddit: {path} did not answer a Listing: {snippet(payload)}")
     return data
 
 
@@ -321,7 +326,7 @@ def _raise_response(exc: Any, path: str) -> None:
         ) from exc
     if status == 401:  # prawcore dropped the expired token: the next try gets a new one
         raise TransientError("reddit: access token rejected (HTTP 401)") from exc
-    raise_for_status(status, f"reddit: {path}")
+    raise_for_status(status, f"reddit: {path}", url=exc.response.url, reason=exc.response.reason)
     raise SourceError(f"reddit: {path}: unexpected HTTP {status}") from exc
 
 

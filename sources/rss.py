@@ -14,6 +14,7 @@ from urllib.parse import quote_plus
 from pydantic import Field
 
 from monitor.kernel.records import Batch, Mention, utcnow
+from monitor.kernel.redact import snippet
 from sources.base import Query, Source, SourceError, SourceSettings
 from sources.common import html_to_text, http_get, with_retries
 
@@ -239,7 +240,7 @@ def parse_feed(content: bytes, url: str, content_type: str | None) -> Any:
     parsed = feedparser.parse(content, response_headers=headers)
     if parsed.get("bozo") and not parsed.get("entries"):
         reason = parsed.get("bozo_exception") or "not a feed"
-        raise SourceError(f"rss feed {url}: malformed feed ({reason})")
+        raise SourceError(f"rss feed {url}: malformed feed ({snippet(reason)})")
     return parsed
 
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from pydantic import Field, SecretStr
 
 from monitor.kernel.records import Batch, Mention, parse_utc, utcnow
+from monitor.kernel.redact import http_problem, snippet
 from monitor.kernel.secrets import api_url_field, secret_field
 from sources.base import Query, RateLimited, Requirements, Source, SourceError, SourceSettings
 from sources.common import Sweep, TransientError, to_mentions, with_retries
@@ -375,13 +376,21 @@ class XSource(Source[XSettings]):
         except tweepy.TooManyRequests as exc:
             reset = getattr(exc, "reset_time", None)
             retry_after = max(1.0, reset - time.time()) if reset else None
-            raise RateLimited("x: rate limited (HTTP 429)", retry_after=retry_after) from exc
+            raise RateLimited(
+                f"x: rate limited ({_problem(exc)})", retry_after=retry_after
+            ) from exc
         except tweepy.TwitterServerError as exc:
-            raise TransientError(f"x: server error (HTTP {exc.response.status_code})") from exc
+            raise TransientError(f"x: server error ({_problem(exc)})") from exc
         except tweepy.HTTPException as exc:
-            detail = "; ".join(exc.api_messages) or exc.response.reason
-            raise SourceError(f"x: refused (HTTP {exc.response.status_code}): {detail}") from exc
+            raise SourceError(f"x: refused ({_problem(exc)})") from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise TransientError(f"x: connection failed or timed out: {exc}") from exc
+            raise TransientError(f"x: connection failed or timed out: {snippet(exc)}") from exc
         except ValueError as exc:  # requests' JSONDecodeError
             raise SourceError(f"x: malformed JSON in the search response: {exc}") from exc
+
+
+def _problem(exc: Any) -> str:
+    """ "HTTP 401 from api.twitter.com: <X's own message>", short and redacted: X's error
+    body may echo the request, bearer token included."""
+    response = exc.response
+    return http_problem(response.status_code, response.url, "; ".join(exc.api_messages))

@@ -1,5 +1,10 @@
 """Secrets come from the environment or from files it names, never from the YAML.
 
+Every secret value read here is registered with `monitor.kernel.redact`, so that logs,
+errors and stored errors mask it wherever it turns up (a third-party DEBUG log, an
+upstream answer that echoes the request). URLs and other plain settings read through
+`from_environment` are not secrets and are not registered.
+
 The `*_field` factories are the pydantic validators the source and notifier settings
 share: for secret fields, and for the URLs of the APIs they call (which the environment
 may point elsewhere: a proxy, or a test's fake).
@@ -13,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationInfo, field_validator
+
+from monitor.kernel.redact import register_secret
 
 
 class MissingSecret(ValueError):
@@ -32,8 +39,15 @@ def secret_is_set(var: str, environ: Mapping[str, str]) -> bool:
 
 
 def read_secret(var: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The secret in `var`, or in the file `var_FILE` names (None if neither); registered
+    for redaction as it is read."""
+    secret = _read_setting(var, os.environ if environ is None else environ)
+    register_secret(secret)
+    return secret
+
+
+def _read_setting(var: str, environ: Mapping[str, str]) -> str | None:
     """The value of `var`, or the content of the file `var_FILE` names; None if neither."""
-    environ = os.environ if environ is None else environ
     value = environ.get(var)
     if value:
         return value.strip()
@@ -67,7 +81,7 @@ def optional_secret(
 
 def from_environment(var: str, value: object, info: ValidationInfo) -> object:
     """`var` (or `var_FILE`) when the environment sets it, else the field's own value."""
-    return read_secret(var, environment(info.context)) or value
+    return _read_setting(var, environment(info.context)) or value
 
 
 def secret_field(

@@ -1,8 +1,10 @@
 """Logging setup for the command line: readable lines on stderr, or JSON lines for collectors.
 
 `PULSO_LOG_FORMAT=json` writes one JSON object per line (time, level, logger, message,
-exception, and any JSON-ready `extra` fields). Secrets never reach a log record: they are
-`SecretStr` in the settings and masked wherever they are shown.
+exception, and any JSON-ready `extra` fields). Every line goes through the one redaction
+layer (`monitor.kernel.redact`) after it is formatted, whichever logger wrote it: tweepy,
+prawcore, httpx or urllib3 at DEBUG print request headers, and an upstream error body
+may echo them. Text lines are redacted whole; a JSON line field by field, so it stays JSON.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from monitor.kernel.redact import RedactingFormatter, redact_value
 
 FORMAT_VAR = "PULSO_LOG_FORMAT"
 FORMATS = ("text", "json")
@@ -27,7 +31,11 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per record: time (ISO-8601 UTC), level, logger, message, exception."""
+    """One JSON object per record: time (ISO-8601 UTC), level, logger, message, exception.
+
+    Every string in it is redacted before it is encoded (a secret inside an escaped JSON
+    string would not be found in the encoded line).
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as one line of JSON."""
@@ -48,7 +56,7 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in _STANDARD and key not in entry and _json_ready(value):
                 entry[key] = value
-        return json.dumps(entry, ensure_ascii=False)
+        return json.dumps(redact_value(entry), ensure_ascii=False)
 
 
 def _json_ready(value: object) -> bool:
@@ -71,13 +79,18 @@ def log_format(environ: Mapping[str, str] | None = None) -> str:
     return wanted
 
 
+def formatter(fmt: str) -> logging.Formatter:
+    """The redacting formatter of a format: JSON lines for "json", else text lines."""
+    if fmt == "json":
+        return JsonFormatter()
+    return RedactingFormatter(logging.Formatter(TEXT_FORMAT))
+
+
 def setup_logging(level: str = "INFO", fmt: str | None = None) -> None:
-    """Log to stderr (text, or JSON lines per `PULSO_LOG_FORMAT`); quiet the chatty libraries."""
+    """Log to stderr (text, or JSON lines per `PULSO_LOG_FORMAT`), redacted; quiet the
+    chatty libraries."""
     handler = logging.StreamHandler(sys.stderr)
-    if (fmt or log_format()) == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(formatter(fmt or log_format()))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

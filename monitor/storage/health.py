@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor.kernel.redact import redact
 from monitor.storage.schema import MentionBrandRow, MentionRow, SourceHealthRow
 
 DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
@@ -66,12 +67,16 @@ def record_failure(
     retry_after: float | None = None,
     rate_limited: bool = False,
 ) -> None:
-    """A collection failed; a rate limit also says when to try again."""
+    """A collection failed; a rate limit also says when to try again.
+
+    The error is redacted before it is stored (the last line of defence: it is read by
+    `/healthz`, `pulso sources` and the source alerts).
+    """
     row = _row(session, brand, source, now)
     row.last_attempt_at = now
     row.consecutive_failures = (row.consecutive_failures or 0) + 1
     row.failing_since = row.failing_since or now
-    row.last_error = error[:1000]
+    row.last_error = redact(error)[:1000]
     if rate_limited:
         wait = timedelta(seconds=retry_after) if retry_after else DEFAULT_RATE_LIMIT_WAIT
         row.retry_at = now + wait
@@ -85,7 +90,10 @@ def source_state(row: SourceHealthRow, now: datetime) -> str:
 
 
 def statuses(session: Session, pairs: list[tuple[str, str]], now: datetime) -> list[SourceStatus]:
-    """The health of each configured (brand, source), with its mentions in the last hour."""
+    """The health of each configured (brand, source), with its mentions in the last hour.
+
+    Errors are redacted again as they are read: a row an older version stored verbatim.
+    """
     since = int((now - timedelta(hours=1)).timestamp())
     counts = {
         (str(brand), str(source)): int(n)
@@ -107,7 +115,7 @@ def statuses(session: Session, pairs: list[tuple[str, str]], now: datetime) -> l
                 state=state,
                 last_success_at=row.last_success_at if row else None,
                 consecutive_failures=row.consecutive_failures if row else 0,
-                last_error=row.last_error if row else None,
+                last_error=redact(row.last_error) if row and row.last_error else None,
                 mentions_last_hour=counts.get((brand, source), 0),
                 retry_at=row.retry_at if row else None,
             )

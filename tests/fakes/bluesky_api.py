@@ -18,6 +18,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.echo import echo_request
+
 JsonDict = dict[str, Any]
 DID = "did:plc:ewvi7nxzyoun6zhxrhs64oiz"
 
@@ -88,7 +90,8 @@ class FakeBluesky:
         self.posts.extend(posts)
 
     def fail(self, kind: str, value: Any = None, times: int = 1) -> None:
-        """Script the next search answers: "status" (code), "sleep" (seconds), "garbage"."""
+        """Script the next search answers: "status" (code), "sleep" (seconds), "garbage",
+        "echo" (code: an error that echoes the request, headers included)."""
         self._failures.extend([(kind, value)] * times)
 
     def __enter__(self) -> FakeBluesky:
@@ -175,6 +178,10 @@ class FakeBluesky:
                         return
                     if kind == "garbage":
                         self._send(200, b'{"posts": [{"uri": ')
+                        return
+                    if kind == "echo":
+                        echo = echo_request("GET", self.path, dict(self.headers))
+                        self._send(value, {"error": "InvalidRequest", "message": echo})
                         return
                     headers = {}
                     if value == 429:

@@ -17,6 +17,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.echo import echo_request
+
 JsonDict = dict[str, Any]
 
 _INSTANCE_V1: JsonDict = {
@@ -132,7 +134,8 @@ class FakeMastodon:
                     self.statuses.setdefault(tag["name"], []).append(status)
 
     def fail(self, kind: str, value: Any = None, times: int = 1) -> None:
-        """Script the next timeline answers: "status" (code), "sleep" (seconds), "garbage"."""
+        """Script the next timeline answers: "status" (code), "sleep" (seconds), "garbage",
+        "echo" (code: an error that echoes the request, headers included)."""
         self._failures.extend([(kind, value)] * times)
 
     def timeline_requests(self) -> list[dict[str, list[str]]]:
@@ -237,6 +240,10 @@ class FakeMastodon:
                         return
                     if kind == "garbage":
                         self._send(200, b'[{"id": "1", "content": ', {})
+                        return
+                    if kind == "echo":
+                        echo = echo_request("GET", self.path, dict(self.headers))
+                        self._send(value, json.dumps({"error": echo}).encode(), {})
                         return
                 if search:
                     self._send(200, json.dumps(fake._search(params)).encode(), {})

@@ -19,6 +19,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.echo import echo_request
+
 TOKEN = "fake-app-only-token"
 
 
@@ -100,7 +102,8 @@ class FakeReddit:
         return f"http://{host!s}:{port}"
 
     def fail(self, *kinds: str) -> None:
-        """Script the next listing answers: server_error, ratelimited, timeout, malformed."""
+        """Script the next listing answers: server_error, ratelimited, timeout, malformed,
+        echo (a 200 that is not a Listing but the request, headers included)."""
         self.failures.extend(kinds)
 
     def __enter__(self) -> FakeReddit:
@@ -187,6 +190,9 @@ class FakeReddit:
                     self.reply(429, b'{"message": "Too Many Requests", "error": 429}', limits)
                 elif failure == "server_error":
                     self.reply(500, b"<html><body>500 Internal Server Error</body></html>", {})
+                elif failure == "echo":
+                    echo = echo_request("GET", self.path, dict(self.headers))
+                    self.reply(200, json.dumps({"message": echo}).encode(), limits)
                 elif failure == "malformed":
                     self.reply(200, b'{"kind": "Listing", "data": {"children": [', limits)
                 else:

@@ -3,7 +3,8 @@
 Only ``GET /2/tweets/search/recent``: posts newest first, ``since_id``/``start_time``,
 ``max_results`` (10..100), ``next_token`` paging, ``includes.users`` for ``author_id``
 and ``meta`` as X documents them; a missing author gives a partial ``errors`` entry.
-``fail_next`` scripts the next answers: an HTTP status, a slow answer or broken JSON.
+``fail_next`` scripts the next answers: an HTTP status, a slow answer, broken JSON, or an
+error that echoes the request, headers included ("echo").
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.echo import echo_request
+
 JsonDict = dict[str, Any]
 ROUTE = "/2/tweets/search/recent"
 
@@ -29,7 +32,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         url = urlsplit(self.path)
         params = {key: values[-1] for key, values in parse_qs(url.query).items()}
-        status, body, headers = fake.answer(url.path, params, dict(self.headers))
+        status, body, headers = fake.answer(url.path, params, dict(self.headers), self.path)
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -96,12 +99,13 @@ class FakeX:
     def fail_next(
         self, kind: str, value: Any = None, times: int = 1, headers: dict[str, str] | None = None
     ) -> None:
-        """Script the next answers: ("status", code), ("sleep", seconds) or ("raw", bytes)."""
+        """Script the next answers: ("status", code), ("sleep", seconds), ("raw", bytes) or
+        ("echo", code): an error whose detail is the request, headers included."""
         for _ in range(times):
             self._script.append((kind, value, headers or {}))
 
     def answer(
-        self, path: str, params: dict[str, str], headers: dict[str, str]
+        self, path: str, params: dict[str, str], headers: dict[str, str], target: str = ""
     ) -> tuple[int, JsonDict | bytes, dict[str, str]]:
         """The status, body and headers for one request."""
         with self._lock:
@@ -113,6 +117,8 @@ class FakeX:
                 return value, _problem(value, "scripted failure"), extra
             if kind == "raw":
                 return 200, value, extra
+            if kind == "echo":
+                return value, _problem(value, echo_request("GET", target, headers)), extra
             threading.Event().wait(value)  # "sleep": answer late (time.sleep may be patched)
         if path != ROUTE:
             return 404, _problem(404, "no such route"), {}
