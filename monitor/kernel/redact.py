@@ -26,7 +26,7 @@ from urllib.parse import quote, urlsplit
 
 MASK = "[redacted]"
 # Shorter values are not registered: masking every "abc" in every log line would hide
-# more than it protects. Config validation asks for longer secrets anyway.
+# more than it protects. Real tokens and app passwords are far longer.
 MIN_SECRET_CHARS = 6
 SNIPPET_CHARS = 120
 
