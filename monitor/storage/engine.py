@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +21,40 @@ MIGRATION_LOCK = 0x70756C736F01
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and its folder created."""
+    """An engine for `url`; SQLite gets WAL, a busy timeout and a private file (below)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     database = parsed.database or ""
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        prepare_sqlite_file(Path(database))
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def prepare_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 and its missing folders 0700, before SQLite does.
+
+    Mentions name people, so the file is for the service's user alone; SQLite gives its
+    -wal and -shm files the database's mode. An existing file is the owner's business:
+    it is left as it is, with one warning if every user of the machine may read it.
+    """
+    missing = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & stat.S_IROTH:
+            logger.warning(
+                "the database %s can be read by every user of this machine (mode %o); "
+                "run: chmod 600 %s",
+                path,
+                mode,
+                path,
+            )
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
