@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from models.lazy import Lazy
-from models.normalize import PLACEHOLDERS
+from models.normalize import PLACEHOLDERS, encodable
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,8 @@ class LanguageIdentifier:
         return builder.with_minimum_relative_distance(self.min_distance).build()
 
     def __call__(self, texts: Sequence[str]) -> list[str | None]:
-        """One ISO 639-1 code (or None) per text, in order."""
+        """One ISO 639-1 code (or None) per text, in order; any str is accepted."""
+        texts = [encodable(t) for t in texts]
         if len(self.languages) == 1:
             return [self.languages[0] if _LETTER.search(t) else None for t in texts]
         cleaned = [PLACEHOLDERS.sub(" ", t) for t in texts]

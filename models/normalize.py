@@ -12,11 +12,23 @@ _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HEART = re.compile(r"<3+")
 _RETWEET = re.compile(r"^(?:RT\s+@\w{1,50}:?\s+)+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 URL_TOKEN = "http"
 USER_TOKEN = "@user"
 # The placeholders as words, for code that wants a post's words without them.
 PLACEHOLDERS = re.compile(rf"{re.escape(USER_TOKEN)}|\b{URL_TOKEN}\b")
+
+
+def encodable(text: str) -> str:
+    """`text` as valid Unicode: surrogate pairs joined, a lone surrogate as U+FFFD.
+
+    Models hash or tokenise UTF-8, which has no lone surrogates (a JSON post may hold
+    `"\\ud83d"`): one such text used to fail its whole batch.
+    """
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def normalize(text: str) -> str:
@@ -26,7 +38,7 @@ def normalize(text: str) -> str:
 
     The placeholders are the ones the Cardiff tweet models were trained with.
     """
-    text = unicodedata.normalize("NFC", html.unescape(text))
+    text = unicodedata.normalize("NFC", html.unescape(encodable(text)))
     text = _CONTROL.sub(" ", text)
     # A retweet says what the original says: same text, scored once.
     text = _RETWEET.sub("", text.lstrip())

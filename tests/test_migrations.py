@@ -10,7 +10,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
 from monitor.storage.engine import MIGRATIONS, make_engine, migrate
 from monitor.storage.schema import Base
@@ -71,4 +71,23 @@ def test_incidents_of_0006_upgrade_as_live_ones(engine: Engine) -> None:
     migrate(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT historical FROM alerts")).scalar_one() in (False, 0)
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_0008_adds_an_empty_quarantine_that_takes_any_payload(engine: Engine) -> None:
+    _upgrade(engine, "0007")
+    with engine.connect() as connection:
+        assert "quarantine" not in inspect(connection).get_table_names()
+    migrate(engine)
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT count(*) FROM quarantine")).scalar_one() == 0
+        connection.execute(
+            text(
+                "INSERT INTO quarantine (brand, source, external_id, payload, stage, error,"
+                " first_seen_at, last_seen_at, attempts) VALUES ('acme', 'x', NULL,"
+                " :payload, 'store', 'DataError: integer out of range',"
+                " '2026-12-10 10:00:00', '2026-12-10 10:00:00', 1)"
+            ),
+            {"payload": '{"text": "a\\u0000b \\ud83d", "likes": 1180591620717411303424}'},
+        )
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []

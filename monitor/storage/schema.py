@@ -228,3 +228,27 @@ class OutboxRow(Queued, Base):
     payload: Mapped[dict[str, Any]]
     delivered_at: Mapped[datetime | None]
     delivery_ref: Mapped[str | None] = mapped_column(String(200))
+
+
+class QuarantineRow(Base):
+    """A mention set aside because it could not be mapped, scored or stored (dead letter).
+
+    The rest of its page went on; `pulso quarantine --retry` tries it again and removes
+    it once it passes. `payload` is the mention as JSON (ASCII, so any text fits).
+    """
+
+    __tablename__ = "quarantine"
+    __table_args__ = (
+        Index("ix_quarantine_brand_source_external_id", "brand", "source", "external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    brand: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(300))
+    payload: Mapped[str] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
