@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
@@ -118,7 +118,7 @@ def _collect(
         batch = platform.fetch(query, cursor)
         report.pages += 1
         page = _Page(brand_id, source, batch.cursor)
-        safe = _normalised(batch.mentions, page.rejects)
+        safe = _normalised(rt, batch.mentions, page.rejects)
         mentions = rt.privacy.apply(rt.matchers[brand_id].select(safe))
         report.fetched += len(batch.mentions)
         report.matched += len(mentions)
@@ -149,15 +149,24 @@ class _Page:
     rejects: list[Reject] = field(default_factory=list)
 
 
-def _normalised(mentions: list[Mention], rejects: list[Reject]) -> list[Mention]:
+def _normalised(rt: Runtime, mentions: list[Mention], rejects: list[Reject]) -> list[Mention]:
     """Every mention made safe to score and store; one that cannot be is set aside."""
     safe: list[Mention] = []
     for mention in mentions:
         try:
             safe.append(normalize_mention(mention))
         except Exception as exc:  # a source's bug in one post must not stop its page
-            rejects.append(reject(mention, MAP, exc))
+            rejects.append(reject(_private(rt, mention), MAP, exc))
     return safe
+
+
+def _private(rt: Runtime, mention: Mention) -> Mention:
+    """What the quarantine may keep of a mention: its authors pseudonymised as stored
+    mentions' are, or none at all if even that fails."""
+    try:
+        return rt.privacy.apply([mention])[0]
+    except Exception:
+        return replace(mention, author_handle=None, author_name=None, url=None)
 
 
 def _store_page(

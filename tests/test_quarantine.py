@@ -267,3 +267,31 @@ def test_scaled_scoring_moves_a_text_the_engine_fails_on_to_the_quarantine(
     assert pipeline.retry_quarantined(rt).stored == 1
     assert _count(rt, MentionBrandRow) == 30
     rt.close()
+
+
+def test_a_mention_that_cannot_be_mapped_is_kept_without_its_author(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = [mention(i, f"ACME order {i}", END - timedelta(minutes=i)) for i in range(10)]
+    items[3].update(text="ACME BROKEN", author_handle="alice_real", author_name="Alice Real")
+    settings = _settings(tmp_path, items, f"sqlite:///{tmp_path / 'pulso.db'}")
+    settings = settings.model_copy(
+        update={"privacy": settings.privacy.model_copy(update={"pseudonymise_authors": True})}
+    )
+    monkeypatch.setenv("PULSO_AUTHOR_KEY", "k" * 32)
+    real = pipeline.normalize_mention
+
+    def normalise(m: Mention) -> Mention:
+        if "BROKEN" in m.text:
+            raise TypeError("a field the source filled with the wrong type")
+        return real(m)
+
+    monkeypatch.setattr(pipeline, "normalize_mention", normalise)
+    rt = build_runtime(settings)
+    assert pipeline.collect(rt, "acme", "replay").stored == 9
+    with rt.sessions() as session:
+        [row] = quarantined(session)
+    rt.close()
+    assert (row.stage, row.external_id) == ("map", items[3]["external_id"])
+    assert "alice_real" not in row.payload.casefold() and "Alice Real" not in row.payload
+    assert json.loads(row.payload)["text"] == "ACME BROKEN"
