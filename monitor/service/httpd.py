@@ -1,209 +1,110 @@
-"""The daemon's HTTP endpoint: `GET /healthz` (JSON) and `GET /metrics` (Prometheus text).
+"""The daemon's HTTP server: uvicorn serving `monitor.service.web`'s app on its own thread.
 
-A stdlib threaded server on a daemon thread: nothing here may keep a stopping process
-alive, and a scrape or a probe never waits for a pipeline job.
+The thread has its own event loop, so `pulso run` (a blocking scheduler) and `pulso
+worker` (procrastinate's loop) host it alike, and nothing here may keep a stopping
+process alive: the thread is a daemon and `close()` waits a second at most. The socket
+is bound before the thread starts, so a port in use fails `start_http` at once.
+
+A client has `service.client_timeout_seconds` to send a whole request (a stalled one is
+cut off, it does not hold a slot), and one that leaves before its answer is not news:
+uvicorn drops the answer quietly.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 import socket
 import threading
-from collections.abc import Callable
-from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import urlsplit
 
-from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+import h11
+from uvicorn import Config, Server
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from monitor.runtime import Runtime
+from monitor.service.health import Alive, LastActivity
 from monitor.service.metrics import DatabaseCollector
-from monitor.storage.health import statuses
-from monitor.storage.outbox import outbox_backlog
+from monitor.service.web import build_app
 from monitor.telemetry import REGISTRY
 
 logger = logging.getLogger(__name__)
 
-DATABASE_TIMEOUT = 3.0
-# Source states that degrade the service without making it unhealthy.
-SOURCE_TROUBLE = ("failing", "rate-limited")
-JSON_TYPE = "application/json"
-
-Alive = Callable[[], bool]
-LastActivity = Callable[[], datetime | None]
+BACKLOG = 2048
+KEEP_ALIVE_SECONDS = 5
+# close(): in-flight answers get this long, then the loop is stopped regardless.
+CLOSE_GRACE = 1.0
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+class _StallGuard(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline on each request: a client that has not
+    sent the whole of it `request_timeout` seconds after connecting (or after its last
+    answer) is disconnected. Without it, a client that sends half a request holds its
+    connection until the server stops."""
+
+    request_timeout = 10.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the clock for the first request."""
+        super().connection_made(transport)
+        self._deadline = self.loop.call_later(self.request_timeout, self._too_slow)
+
+    def on_response_complete(self) -> None:
+        """Start the clock again for the next request on this connection."""
+        super().on_response_complete()
+        self._deadline.cancel()
+        self._deadline = self.loop.call_later(self.request_timeout, self._too_slow)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the clock."""
+        self._deadline.cancel()
+        super().connection_lost(exc)
+
+    def _too_slow(self) -> None:
+        if self.transport.is_closing():
+            return
+        answering = self.cycle is not None and not self.cycle.response_complete
+        if self.conn.their_state is h11.DONE and answering:
+            return  # the request is all in; the answer is on its way
+        logger.debug("http: closing a connection from %s: no whole request in time", self.client)
+        self.transport.close()
 
 
-def ping_database(engine: Engine, timeout: float = DATABASE_TIMEOUT) -> str | None:
-    """None if `SELECT 1` answers within `timeout` seconds, else what went wrong.
-
-    The query runs on its own thread: a database host that drops packets must not hold
-    the probe for the driver's connect timeout.
-    """
-    outcome: list[str | None] = []
-
-    def ping() -> None:
-        try:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            outcome.append(None)
-        except Exception as exc:  # any failure is the answer, not a crash of the probe
-            cause = getattr(exc, "orig", None) or exc
-            outcome.append(f"{type(cause).__name__}: {str(cause).splitlines()[0][:200]}")
-
-    thread = threading.Thread(target=ping, name="pulso-db-ping", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return outcome[0] if outcome else f"no answer within {timeout:g} s"
+def _protocol(request_timeout: float) -> type[H11Protocol]:
+    return type("StallGuard", (_StallGuard,), {"request_timeout": request_timeout})
 
 
-def health_report(
-    rt: Runtime, alive: Alive, last_activity: LastActivity | None = None
-) -> tuple[int, dict[str, Any]]:
-    """The HTTP status and JSON body of `/healthz`.
-
-    Unhealthy (503) when the scheduler is not running or the database does not answer;
-    degraded (still 200) when a platform fails or a notifier refuses alerts.
-    """
-    try:
-        running = bool(alive())
-    except Exception:
-        logger.exception("healthz: the scheduler check failed")
-        running = False
-    scheduler = {
-        "ok": running,
-        "last_activity": _iso(last_activity() if last_activity else None),
-    }
-    error = ping_database(rt.engine)
-    sources: list[dict[str, Any]] = []
-    notifiers: list[dict[str, Any]] = []
-    if error is None:
-        try:
-            sources, notifiers = _states(rt)
-        except SQLAlchemyError as exc:
-            error = f"{type(exc).__name__} while reading the health tables"
-    degraded = any(s["state"] in SOURCE_TROUBLE for s in sources) or any(
-        n["last_permanent_error"] for n in notifiers
-    )
-    status = "unhealthy" if not running or error else "degraded" if degraded else "ok"
-    body = {
-        "status": status,
-        "time": _iso(rt.clock()),
-        "checks": {
-            "scheduler": scheduler,
-            "database": {"ok": error is None, "error": error},
-            "sources": sources,
-            "notifiers": notifiers,
-        },
-    }
-    return (503 if status == "unhealthy" else 200), body
-
-
-def _states(rt: Runtime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    now = rt.clock()
-    with rt.sessions() as session:
-        found = statuses(session, list(rt.sources), now)
-        backlog = outbox_backlog(session, rt.outbox.notifiers)
-    sources = [
-        {
-            "brand": s.brand,
-            "source": s.source,
-            "state": s.state,
-            "last_success_at": _iso(s.last_success_at),
-            "consecutive_failures": s.consecutive_failures,
-            "retry_at": _iso(s.retry_at),
-            "last_error": (s.last_error or "")[:200] or None,
-        }
-        for s in found
-    ]
-    notifiers = []
-    for name, rows in backlog.items():
-        state = rt.outbox.health.get(name)
-        refused = state[len("error: ") :] if state and state.startswith("error: ") else None
-        notifiers.append(
-            {
-                "notifier": name,
-                "backlog": rows.count,
-                "oldest_age_seconds": round((now - rows.oldest).total_seconds(), 1)
-                if rows.oldest
-                else 0.0,
-                "last_permanent_error": refused,
-            }
-        )
-    return sources, notifiers
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    rt: Runtime
-    alive: Alive
-    last_activity: LastActivity | None
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # The default prints a traceback on stderr, outside the logging setup; socketserver
-        # calls this from inside its `except`, so the exception is at hand.
-        logger.error("http: error while answering %s", client_address, exc_info=True)  # noqa: LOG014
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    server_version = "pulso"
-
-    def do_GET(self) -> None:
-        """Route `/healthz` and `/metrics`; anything else is 404."""
-        path = urlsplit(self.path).path
-        if path == "/healthz":
-            code, body = health_report(self.server.rt, self.server.alive, self.server.last_activity)
-            self._send(code, JSON_TYPE, json.dumps(body).encode() + b"\n")
-        elif path == "/metrics":
-            self._send(200, CONTENT_TYPE_PLAIN_0_0_4, generate_latest(REGISTRY))
-        else:
-            self._send(404, "text/plain; charset=utf-8", b"not found: try /healthz or /metrics\n")
-
-    def _send(self, code: int, content_type: str, payload: bytes) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Requests go to DEBUG: a probe every few seconds is not news."""
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("http %s: %s", self.address_string(), format % args)
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=BACKLOG)
 
 
 class HttpServer:
     """A running endpoint (serving from construction): its address, and `close()`."""
 
-    def __init__(self, server: _Server, collector: DatabaseCollector) -> None:
+    def __init__(self, server: Server, sock: socket.socket, collector: DatabaseCollector) -> None:
         self._server = server
+        self._sock = sock
+        self._address = sock.getsockname()
         self._collector = collector
-        self._thread = threading.Thread(target=server.serve_forever, name="pulso-http", daemon=True)
         self._closed = False
+        self._thread = threading.Thread(target=self._serve, name="pulso-http", daemon=True)
         self._thread.start()
+
+    def _serve(self) -> None:
+        try:
+            self._server.run(sockets=[self._sock])
+        except Exception:  # the endpoint is not worth the process: say so and go on
+            logger.exception("http: the server stopped; /healthz and /metrics are gone")
 
     @property
     def host(self) -> str:
         """The address it listens on."""
-        return str(self._server.server_address[0])
+        return str(self._address[0])
 
     @property
     def port(self) -> int:
         """The port it listens on (the one chosen when asked for port 0)."""
-        return int(self._server.server_address[1])
+        return int(self._address[1])
 
     @property
     def url(self) -> str:
@@ -216,9 +117,12 @@ class HttpServer:
         if self._closed:
             return
         self._closed = True
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._server.should_exit = True
+        self._thread.join(CLOSE_GRACE)
+        if self._thread.is_alive():  # an answer still being read from the database
+            self._server.force_exit = True
+            self._thread.join(CLOSE_GRACE)
+        self._sock.close()
         REGISTRY.unregister(self._collector)
 
 
@@ -230,15 +134,28 @@ def start_http(rt: Runtime, alive: Alive, last_activity: LastActivity | None = N
     Raises OSError if the address cannot be bound.
     """
     service = rt.settings.service
-    server_class = _Server6 if ":" in service.host else _Server
-    server = server_class((service.host, service.port), _Handler)
-    server.rt, server.alive, server.last_activity = rt, alive, last_activity
+    sock = _bind(service.host, service.port)
     collector = DatabaseCollector(rt)
     try:
         REGISTRY.register(collector)
     except ValueError:
-        server.server_close()
+        sock.close()
         raise
-    handle = HttpServer(server, collector)
+    config = Config(
+        build_app(rt, alive, last_activity),
+        http=_protocol(service.client_timeout_seconds),
+        loop="asyncio",
+        ws="none",
+        lifespan="off",
+        interface="asgi3",
+        log_config=None,  # Pulso's logging stays as set up
+        log_level=logging.WARNING,  # not uvicorn's start and stop lines
+        access_log=False,  # a probe every few seconds is not news
+        proxy_headers=False,
+        server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        backlog=BACKLOG,
+    )
+    handle = HttpServer(Server(config), sock, collector)
     logger.info("serving /healthz and /metrics on %s port %d", handle.host, handle.port)
     return handle
