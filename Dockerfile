@@ -93,6 +93,8 @@ COPY --from=build /opt/pulso /opt/pulso
 COPY --from=model /opt/models /opt/models
 # Defaults only: mount your own folder at /config (pulso.yaml, touchpoints.yaml).
 COPY config/ /config/
+# PULSO_SERVICE_HOST: outside a container Pulso listens on 127.0.0.1 only; here it must
+# listen on every interface for a published port to reach it.
 ENV PATH=/opt/pulso/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -102,13 +104,16 @@ ENV PATH=/opt/pulso/bin:$PATH \
     MPLCONFIGDIR=/tmp/matplotlib \
     PULSO_CONFIG=/config/pulso.yaml \
     PULSO_DATABASE_URL=sqlite:////data/pulso.db \
-    PULSO_LOG_FORMAT=json
+    PULSO_LOG_FORMAT=json \
+    PULSO_SERVICE_HOST=0.0.0.0
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/config", "/data"]
 # /healthz and /metrics (Prometheus); the port is the config's service.port.
 EXPOSE 8321
-# The probe gives up after 3 s, inside Docker's 5, so the health log says why.
+# The probe gives up after 3 s, inside Docker's 5, so the health log says why. Unhealthy
+# also when every source has failed for 30 min or alerts cannot be delivered; with
+# PULSO_HEALTH_TOKEN set, the health log names the reason.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["pulso", "healthcheck", "--timeout", "3"]
 ENTRYPOINT ["/usr/bin/tini", "--", "pulso"]
