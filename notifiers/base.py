@@ -93,6 +93,17 @@ class Notifier(abc.ABC, Generic[N_co]):
         """
         return None
 
+    def check(self) -> list[PermanentError]:
+        """What a cheap call to the other side finds wrong with the settings, if anything.
+
+        Run at start and by `pulso check-config --online`, so that a rejected token or a
+        missing permission is said once, by name, before an alert needs it. Each problem
+        is a `PermanentError` whose message is one line for a person. Raises
+        `RetryableError` when it cannot tell (the service is unreachable). The default
+        has nothing cheap to ask, and finds nothing.
+        """
+        return []
+
     def follow_up(self, event: AlertEvent, thread_ref: str | None) -> None:
         """Work after `event` is delivered (Slack: refresh the incident's first message).
 

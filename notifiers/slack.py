@@ -21,6 +21,7 @@ from pydantic import (
 from monitor.kernel.events import AlertEvent, Severity
 from monitor.kernel.secrets import api_url_field, from_environment, secret_field
 from notifiers.base import Notifier, NotifierSettings, PermanentError, RetryableError
+from notifiers.slack_check import granted, missing_scopes, token_refused
 from notifiers.slack_format import (
     fallback_text,
     metadata,
@@ -178,6 +179,15 @@ class SlackNotifier(Notifier[SlackSettings]):
                 retry_handlers=[],
             )
         return self._client
+
+    def check(self) -> list[PermanentError]:
+        """`auth.test`: is the token accepted, and has it the scopes Pulso calls need?"""
+        try:
+            response = self._call("auth_test")
+        except PermanentError as exc:
+            return [token_refused(TOKEN_VAR, exc.code)]
+        channels = [self.settings.channel, *(route.channel for route in self.settings.routes)]
+        return missing_scopes(TOKEN_VAR, granted(response.headers or {}), channels)
 
     def send(self, event: AlertEvent, thread_ref: str | None, key: str | None = None) -> str:
         """Post the event (a reply under `thread_ref` unless it opens one); return `channel:ts`."""

@@ -2,10 +2,11 @@
 
 A (brand, week, key) row is written before anything is sent, so a restart neither
 repeats a digest nor forgets one. Unreachable servers back off exponentially; refusals
-(bad credentials, unknown recipient) are logged once and retried slowly, so fixing the
-setting delivers the backlog. A crash between the send and its commit can repeat one
-mail: SMTP offers no way to ask whether it went out. The retry policy and the sorting of
-failures are the alert outbox's too (`monitor.delivery.retry`).
+(bad credentials, unknown recipient) are logged once and retried slowly, and at once
+when Pulso starts (`retry_refused`), so fixing the setting delivers the backlog. A
+crash between the send and its commit can repeat one mail: SMTP offers no way to ask
+whether it went out. The retry policy and the sorting of failures are the alert
+outbox's too (`monitor.delivery.retry`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.delivery.retry import DIGEST_RETRIES, Failure, PassReport, attempt
-from monitor.storage.outbox import PENDING, SENT
+from monitor.storage.outbox import PENDING, SENT, retry_refused_digests
 from monitor.storage.schema import DigestRow
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,15 @@ def _find(session: Session, brand: str, week: str, key: str) -> DigestRow | None
             DigestRow.brand == brand, DigestRow.week == week, DigestRow.digest_key == key
         )
     )
+
+
+def retry_refused(sessions: sessionmaker[Session], now: datetime) -> int:
+    """At a start, when a fixed mail setting takes effect: refused digests are due `now`."""
+    with sessions.begin() as session:
+        moved = retry_refused_digests(session, now)
+    if moved:
+        logger.info("%d refused digests are tried again now", moved)
+    return moved
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 An outage never loses an alert: the row stays pending until the notifier takes it.
 Permanent refusals (a revoked token, an unknown channel) are logged once per notifier
-and retried slowly, so that fixing the setting delivers the backlog without a restart loop.
+and retried every few minutes, so that a fix made in Slack delivers the backlog without
+a restart; a fix of Pulso's own settings takes effect at a start, which checks each
+notifier (`Notifier.check`: Slack's `auth.test`) and tries the refused rows at once.
 The retry policy and the sorting of failures are the digests' too (`monitor.delivery.retry`).
 
 Nothing goes out twice: a row is committed as `sending` before the notifier is called, so
@@ -26,7 +28,16 @@ from monitor import telemetry
 from monitor.delivery.retry import ALERT_RETRIES, Failure, PassReport, attempt, record_failure
 from monitor.kernel.events import AlertEvent
 from monitor.kernel.records import utcnow
-from monitor.storage.outbox import PENDING, POSTED, SENDING, SENT, UNFINISHED
+from monitor.storage.outbox import (
+    PENDING,
+    POSTED,
+    REFUSED,
+    SENDING,
+    SENT,
+    UNFINISHED,
+    count_unfinished,
+    retry_refused_alerts,
+)
 from monitor.storage.schema import OutboxRow
 from notifiers.base import (
     Notifier,
@@ -82,6 +93,44 @@ class Outbox:
                 session.commit()
         return report
 
+    def on_start(self) -> int:
+        """At a process start: check each notifier, then try its refused rows at once.
+
+        Pulso reads its settings at start, so a start is when a fixed token takes effect.
+        Every configured notifier's refused rows are tried, even if its check found a
+        problem: one call each tells, and a missing read scope does not stop posting.
+        Returns how many rows were moved forward.
+        """
+        for name, notifier in self.notifiers.items():
+            self._check(name, notifier)
+        with self.sessions.begin() as session:
+            moved = retry_refused_alerts(session, list(self.notifiers), self.clock())
+        if moved:
+            logger.info("%d refused alert messages are tried again now", moved)
+        return moved
+
+    def waiting(self) -> int:
+        """How many rows are not delivered yet: backing off, refused or held back."""
+        with self.sessions() as session:
+            return count_unfinished(session)
+
+    def _check(self, name: str, notifier: Notifier[NotifierSettings]) -> None:
+        """Log what the notifier's own check finds, one ERROR line per problem."""
+        try:
+            problems = notifier.check()
+        except RetryableError as exc:
+            logger.warning(
+                "%s: cannot check its settings now (%s); alerts queue meanwhile", name, exc
+            )
+            return
+        except Exception as exc:  # a broken check must not stop the start
+            logger.error("%s: checking its settings failed", name, exc_info=exc)
+            return
+        for problem in problems:
+            logger.error("%s: %s", name, problem)
+        if problems:  # a refusal with the same code is then not logged again
+            self.health[name] = f"error: {problems[0].code}"
+
     def next_due(self) -> datetime | None:
         """When the earliest unfinished row that is not waiting for an earlier one is due."""
         earlier = aliased(OutboxRow)
@@ -126,7 +175,7 @@ class Outbox:
         notifier = self.notifiers.get(row.notifier)
         row.attempts += 1
         if notifier is None:
-            error = f"notifier {row.notifier!r} is not configured"
+            error = f"{REFUSED}notifier {row.notifier!r} is not configured"
             record_failure(row, error, self.clock(), PERMANENT_DELAY)
             report.retrying += 1
             return False

@@ -1,11 +1,14 @@
 """What both outboxes (alerts, digests) share: the retry policy, one try, and its failure.
 
 A failure is sorted once, here: `RetryableError` (an outage, a rate limit, an SMTP 4xx)
-backs off exponentially; `PermanentError` (a revoked token, an SMTP 5xx) waits the
-policy's long delay, so that fixing the setting delivers the backlog without a retry
-storm; a database error is raised (the job boundary logs it, the transaction is gone);
-anything else is a bug in one delivery, recorded and retried with backoff so that it
-does not hold back the others. Each outbox logs and counts the failure in its own words.
+backs off exponentially; `PermanentError` (a revoked token, an SMTP 5xx) is kept as a
+refusal (`last_error` starts with `REFUSED`) and waits the policy's longer delay, so
+that a fix made on the other side (a scope granted, the bot invited) is picked up
+without a retry storm, and a fix of Pulso's settings at the next start, which tries
+every refused row at once (`monitor.storage.outbox.retry_refused`); a database error is
+raised (the job boundary logs it, the transaction is gone); anything else is a bug in
+one delivery, recorded and retried with backoff so that it does not hold back the
+others. Each outbox logs and counts the failure in its own words.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Literal, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.storage.outbox import REFUSED
 from notifiers.base import PermanentError, RetryableError
 
 ERROR_LIMIT = 1000  # characters of the last error kept on a row (the column is TEXT)
@@ -44,9 +48,13 @@ class RetryPolicy:
         return delay * (1.0 - self.jitter + 2.0 * self.jitter * draw)
 
 
-# Alerts: 15 s doubling to 15 min, ±20% so that many rows do not all retry at one instant;
-# a refusal every 30 min. Digests are weekly: 1 min doubling to 1 h, a refusal every 6 h.
-ALERT_RETRIES = RetryPolicy(base=15.0, cap=900.0, permanent=1800.0, jitter=0.2)
+# Alerts: 15 s doubling to 15 min, ±20% so that many rows do not all retry at one instant.
+# A refusal every 5 min: what fixes it while Pulso runs is done in Slack (a scope granted,
+# the bot invited, a channel unarchived), and whoever did it should not wait half an hour
+# to see the alert; one call per refused incident every 5 min is far below Slack's limits.
+# Digests are weekly: 1 min doubling to 1 h, a refusal every 6 h (a mail login is usually
+# fixed in Pulso's settings, which a start applies, trying refused digests at once).
+ALERT_RETRIES = RetryPolicy(base=15.0, cap=900.0, permanent=300.0, jitter=0.2)
 DIGEST_RETRIES = RetryPolicy(base=60.0, cap=3600.0, permanent=6 * 3600.0)
 
 
@@ -114,7 +122,7 @@ def _fail(row: Retried, exc: Exception, policy: RetryPolicy, now: datetime) -> F
         kind, text = "retryable", str(exc)
         delay = max(exc.retry_after or 0.0, policy.delay(row.attempts))
     elif isinstance(exc, PermanentError):
-        kind, text, delay = "permanent", str(exc), policy.permanent
+        kind, text, delay = "permanent", f"{REFUSED}{exc}", policy.permanent
     else:
         kind, text = "unexpected", f"{type(exc).__name__}: {exc}"
         delay = policy.delay(row.attempts)

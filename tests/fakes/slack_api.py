@@ -12,7 +12,9 @@ Implemented: ``chat.postMessage``, ``chat.update`` (both keep message ``metadata
 ``oldest``/``latest``/``inclusive`` ranges, cursor pagination, metadata only with
 ``include_all_metadata``), ``conversations.list`` and ``auth.test``. Every other method
 answers HTTP 404 ``{"ok": false, "error": "unknown_method"}``. Message ``ts`` values
-follow ``clock`` (default: the wall clock), strictly increasing.
+follow ``clock`` (default: the wall clock), strictly increasing. As Slack does, every
+call with a valid token answers with the token's scopes in the ``x-oauth-scopes``
+header (``scopes``, comma-separated; set it to ``None`` to leave the header out).
 """
 
 from __future__ import annotations
@@ -29,13 +31,22 @@ from types import TracebackType
 from typing import Any, Final, cast
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["FAILURE_KINDS", "FAKE_BOT_ID", "FakeSlack"]
+__all__ = ["BOT_SCOPES", "FAILURE_KINDS", "FAKE_BOT_ID", "FakeSlack"]
 
 FAKE_BOT_ID: Final = "B0FAKE"
 FAKE_TEAM_ID: Final = "T0FAKE"
 FAKE_USER_ID: Final = "U0FAKE"
 FAILURE_KINDS: Final = frozenset(
     {"ratelimited", "server_error", "invalid_auth", "channel_not_found", "missing_scope", "timeout"}
+)
+
+# What Pulso's bot is granted in a good setup: post, read history, look channels up.
+BOT_SCOPES: Final = (
+    "chat:write",
+    "channels:history",
+    "channels:read",
+    "groups:history",
+    "groups:read",
 )
 
 _API_PREFIX: Final = "/api/"
@@ -155,9 +166,11 @@ class FakeSlack:
         token: str = "xoxb-test-token",
         channels: Iterable[str] = ("C0PULSO", "#alerts"),
         clock: Callable[[], float] = time.time,
+        scopes: Iterable[str] | None = BOT_SCOPES,
     ) -> None:
         self.token = token
         self.clock = clock
+        self.scopes: tuple[str, ...] | None = None if scopes is None else tuple(scopes)
         self.timeout_sleep: float = 3.0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -360,6 +373,13 @@ class FakeSlack:
             return _Reply.json({"ok": False, "error": auth_error})
         if parse_error is not None:
             return _Reply.json({"ok": False, "error": parse_error})
+        reply = self._authorised(method, headers, body)
+        if self.scopes is not None:
+            reply.headers["x-oauth-scopes"] = ",".join(self.scopes)
+        return reply
+
+    def _authorised(self, method: str, headers: dict[str, str], body: JsonDict) -> _Reply:
+        """A call with a valid token; caller holds the lock."""
         if method == "auth.test":
             return _Reply.json(
                 {
