@@ -30,6 +30,7 @@ from monitor.storage.schema import (
     MentionThemeRow,
     MentionTouchpointRow,
     OutboxRow,
+    QuarantineRow,
 )
 from tests.helpers import END, mention, series, throwaway_postgres, write_config, write_jsonl
 
@@ -230,6 +231,24 @@ def _collect(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, private:
     return config
 
 
+def _quarantined(post: Mention) -> QuarantineRow:
+    """A quarantine row holding `post`, as the pipeline sets one aside."""
+    from monitor.storage.quarantine import mention_payload
+
+    now = datetime.now(UTC)
+    return QuarantineRow(
+        brand="acme",
+        source=post.source,
+        external_id=post.external_id,
+        payload=mention_payload(post),
+        stage="score",
+        error="UnicodeEncodeError: surrogates not allowed",
+        first_seen_at=now,
+        last_seen_at=now,
+        attempts=1,
+    )
+
+
 def _dump(rt: Runtime) -> str:
     """Every value of every row of every table, as text."""
     out: list[str] = []
@@ -328,6 +347,13 @@ def test_forget_author_erases_their_mentions_and_examples_only(
                     created_at=datetime.now(UTC),
                 )
             )
+            # Set aside in the quarantine: one of hers (as collected), one of someone else.
+            stored_handle = (
+                "alice_cx" if not private else author.pseudonymiser.pseudonym("x", ALICE)
+            )
+            for who, ext in ((stored_handle, "q-alice"), ("bob", "q-bob")):
+                post = Mention("x", ext, "a post \ud83d", END, author_handle=who)
+                session.add(_quarantined(post))
         capsys.readouterr()
 
         assert main(["forget-author", "@alice_cx", "--config", str(config), "--yes"]) == 0
@@ -336,6 +362,7 @@ def test_forget_author_erases_their_mentions_and_examples_only(
         assert "mentions: 3" in out  # two on X, one on Mastodon
         assert "mention_brands: 3" in out
         assert "alerts scrubbed: 1" in out and "outbox payloads scrubbed: 2" in out
+        assert "quarantine: 1" in out
         dump = _dump(rt)
         assert MARKER not in dump
         assert not re.search("alice", dump, re.IGNORECASE)

@@ -25,6 +25,7 @@ from monitor.storage.schema import (
     MentionThemeRow,
     MentionTouchpointRow,
     OutboxRow,
+    QuarantineRow,
 )
 from tests.helpers import series, throwaway_postgres, write_config, write_jsonl
 
@@ -172,6 +173,21 @@ def test_retention_deletes_old_rows_and_keeps_open_work(
     sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
 ) -> None:
     ids = _populate(sessions)
+    with sessions.begin() as s:  # set-aside posts: one last seen past the horizon
+        for ext, seen in (("q-old", NOW - timedelta(days=731)), ("q-new", NOW)):
+            s.add(
+                QuarantineRow(
+                    brand="acme",
+                    source="x",
+                    external_id=ext,
+                    payload="{}",
+                    stage="store",
+                    error="DataError: NUL",
+                    first_seen_at=seen,
+                    last_seen_at=seen,
+                    attempts=1,
+                )
+            )
     caplog.set_level(logging.INFO, logger="monitor.storage.retention")
 
     counts = apply_retention(sessions, SETTINGS, NOW, batch=2)  # small batches: many rounds
@@ -184,6 +200,7 @@ def test_retention_deletes_old_rows_and_keeps_open_work(
         "alerts": 1,
         "outbox": 2,  # the delivered message over 90 days old, the deleted incident's
         "digests": 1,
+        "quarantine": 1,
     }
     with sessions() as s:
         kept = [*ids["new_mentions"], ids["themed"]]
@@ -199,6 +216,7 @@ def test_retention_deletes_old_rows_and_keeps_open_work(
             for k in ("outbox_held", "outbox_sent_new", "outbox_posted_old", "outbox_sending_old")
         }
         assert _ids(s, DigestRow.id) == {ids["digest_new"], ids["digest_pending"]}
+        assert set(s.scalars(select(QuarantineRow.external_id))) == {"q-new"}
     (line,) = [r for r in caplog.records if r.name == "monitor.storage.retention"]
     assert line.levelno == logging.INFO
     assert "5 mentions" in line.getMessage() and "1 alerts" in line.getMessage()

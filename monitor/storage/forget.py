@@ -1,11 +1,13 @@
 """`pulso forget-author`: erase everything an author posted (a privacy erasure request).
 
-Their mentions go with every link, tag and theme; the example posts that incidents and
-alert messages keep of them are taken out (the counts stay as they were).
+Their mentions go with every link, tag and theme, and so do their posts set aside in the
+quarantine; the example posts that incidents and alert messages keep of them are taken
+out (the counts stay as they were).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable, Mapping
@@ -13,13 +15,13 @@ from dataclasses import dataclass, field, fields
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, false, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, false, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.privacy import Pseudonymiser, handle_forms, normalise_handle
 from monitor.settings import Settings
 from monitor.storage.retention import BATCH, delete_mentions
-from monitor.storage.schema import AlertRow, MentionRow, OutboxRow
+from monitor.storage.schema import AlertRow, MentionRow, OutboxRow, QuarantineRow
 from sources import SOURCES
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ class ForgetReport:
     alerts: int = 0  # incidents whose details lost example posts
     outbox: int = 0  # alert messages whose payload lost example posts
     examples: int = 0  # example posts removed from both
+    quarantine: int = 0  # set-aside mentions (pulso quarantine) of theirs
 
     def lines(self) -> list[str]:
         """One `kind: count` line per kind."""
@@ -128,6 +131,7 @@ def forget_author(sessions: sessionmaker[Session], author: Author) -> ForgetRepo
                 session.execute(update(AlertRow).where(AlertRow.id == id_).values(details=scrubbed))
                 report.alerts += 1
                 report.examples += removed
+        report.quarantine = _forget_quarantined(session, author)
         # Delivered messages too: their payloads are kept (for retention days) in this database.
         for id_, payload in session.execute(select(OutboxRow.id, OutboxRow.payload)).all():
             scrubbed, removed = scrub_examples(payload, author.wrote)
@@ -143,6 +147,24 @@ def forget_author(sessions: sessionmaker[Session], author: Author) -> ForgetRepo
         report.examples,
     )
     return report
+
+
+def _forget_quarantined(session: Session, author: Author) -> int:
+    """Delete the author's mentions from the quarantine (their payload is the mention)."""
+    theirs = []
+    for id_, payload in session.execute(select(QuarantineRow.id, QuarantineRow.payload)).all():
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            post = {"source": data.get("source"), "author": data.get("author_handle")}
+            post["url"] = data.get("url")
+            if author.wrote(post):
+                theirs.append(id_)
+    if theirs:
+        session.execute(delete(QuarantineRow).where(QuarantineRow.id.in_(theirs)))
+    return len(theirs)
 
 
 def _sources(session: Session) -> set[str]:

@@ -31,6 +31,7 @@ from monitor.storage.schema import (
     MentionThemeRow,
     MentionTouchpointRow,
     OutboxRow,
+    QuarantineRow,
 )
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ TABLES = (
     "alerts",
     "outbox",
     "digests",
+    "quarantine",
 )
 _MENTION_CHILDREN: tuple[tuple[str, Any], ...] = (
     ("mention_brands", MentionBrandRow),
@@ -98,6 +100,15 @@ def apply_retention(
         batch,
         counts,
         _delete_digests,
+    )
+    # Set-aside mentions hold a post and its author: kept no longer than mentions are.
+    _purge(
+        sessions,
+        QuarantineRow.id,
+        QuarantineRow.last_seen_at < mentions_before,
+        batch,
+        counts,
+        _delete_quarantined,
     )
     logger.info(
         "retention: deleted %s",
@@ -157,6 +168,12 @@ def _delete_alerts(session: Session, ids: Sequence[int]) -> dict[str, int]:
 
 def _delete_digests(session: Session, ids: Sequence[int]) -> dict[str, int]:
     return {"digests": _rowcount(session, delete(DigestRow).where(DigestRow.id.in_(ids)))}
+
+
+def _delete_quarantined(session: Session, ids: Sequence[int]) -> dict[str, int]:
+    return {
+        "quarantine": _rowcount(session, delete(QuarantineRow).where(QuarantineRow.id.in_(ids)))
+    }
 
 
 def _rowcount(session: Session, statement: Any) -> int:
