@@ -269,3 +269,39 @@ def test_the_port_can_be_read_back(rt: Runtime) -> None:
     finally:
         server.close()
     server.close()  # twice is fine
+
+
+def test_quarantined_mentions_show_in_metrics_and_healthz(
+    served: tuple[HttpServer, dict[str, bool]], rt: Runtime
+) -> None:
+    from datetime import UTC, datetime
+
+    from monitor.storage.schema import QuarantineRow
+
+    server, _ = served
+    assert json.loads(get(server.url + "/healthz")[2])["checks"]["quarantine"] == {"count": 0}
+    now = datetime.now(UTC)
+    with rt.sessions.begin() as session:
+        for ext in ("1", "2"):
+            session.add(
+                QuarantineRow(
+                    brand="acme",
+                    source="x",
+                    external_id=ext,
+                    payload="{}",
+                    stage="store",
+                    error="DataError: NUL",
+                    first_seen_at=now,
+                    last_seen_at=now,
+                    attempts=1,
+                )
+            )
+    assert one(samples(get(server.url + "/metrics")[2]), "pulso_quarantined_mentions") == 2
+    code, _, body = get(server.url + "/healthz")
+    report = json.loads(body)
+    assert (code, report["status"], report["checks"]["quarantine"]) == (
+        200,
+        "degraded",
+        {"count": 2},
+    )
+    assert "2 mention(s) set aside in the quarantine: see pulso quarantine" in report["problems"]

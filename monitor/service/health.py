@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from monitor.runtime import Runtime
 from monitor.storage.health import statuses
 from monitor.storage.outbox import outbox_backlog
+from monitor.storage.quarantine import quarantine_count
 from monitor.storage.schema import SourceHealthRow
 
 logger = logging.getLogger(__name__)
@@ -189,4 +190,13 @@ def notifiers_check(rt: Runtime, session: Session, now: datetime) -> Finding:
     return Finding("notifiers", detail, "unhealthy" if problems else "ok", tuple(problems))
 
 
-DATABASE_CHECKS: tuple[DatabaseCheck, ...] = (sources_check, notifiers_check)
+def quarantine_check(rt: Runtime, session: Session, now: datetime) -> Finding:
+    """Mentions set aside (`pulso quarantine`): degraded while any wait there."""
+    count = quarantine_count(session)
+    if not count:
+        return Finding("quarantine", {"count": 0})
+    problem = f"{count} mention(s) set aside in the quarantine: see pulso quarantine"
+    return Finding("quarantine", {"count": count}, "degraded", (problem,))
+
+
+DATABASE_CHECKS: tuple[DatabaseCheck, ...] = (sources_check, notifiers_check, quarantine_check)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from monitor.storage.health import source_state
 from monitor.storage.mentions import load_cursor
 from monitor.storage.outbox import outbox_backlog
+from monitor.storage.quarantine import quarantine_count
 from monitor.storage.schema import MentionRow, SourceHealthRow
 
 if TYPE_CHECKING:
@@ -91,6 +92,10 @@ class DatabaseCollector(Collector):
             "pending": GaugeMetricFamily(
                 "pulso_mentions_pending_scoring", "Mentions stored and waiting for a score."
             ),
+            "quarantined": GaugeMetricFamily(
+                "pulso_quarantined_mentions",
+                "Mentions set aside because they could not be mapped, scored or stored.",
+            ),
         }
 
     def _fill(self, session: Session, families: dict[str, GaugeMetricFamily]) -> None:
@@ -106,6 +111,7 @@ class DatabaseCollector(Collector):
             if left is not None:  # only platforms that sell reads by the month have one
                 families["x_budget"].add_metric([brand], float(left))
         families["pending"].add_metric([], pending_scores(session))
+        families["quarantined"].add_metric([], quarantine_count(session))
 
     def _sources_up(
         self, session: Session, now: datetime
