@@ -313,3 +313,28 @@ def test_an_echoed_bearer_token_is_nowhere_pulso_shows_errors(
     assert "HTTP 401" in shown and "HTTP 401" in table
     for output in (log, error, shown, table):
         assert ECHO_TOKEN not in output
+
+
+def test_a_notifier_error_that_echoes_a_token_is_kept_without_it() -> None:
+    from dataclasses import dataclass
+    from datetime import UTC, datetime
+
+    from monitor.delivery.retry import ALERT_RETRIES, attempt
+    from notifiers.base import PermanentError
+
+    @dataclass
+    class Row:
+        attempts: int = 1
+        last_error: str | None = None
+        next_attempt_at: datetime | None = None
+
+    token = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"
+
+    def refuse() -> None:
+        raise PermanentError(f"invalid_auth (sent Authorization: Bearer {token})")
+
+    row = Row()
+    failure = attempt(row, refuse, ALERT_RETRIES, lambda: datetime(2026, 12, 2, tzinfo=UTC))
+    assert failure is not None and failure.kind == "permanent"
+    assert row.last_error is not None and row.last_error.startswith("refused: invalid_auth")
+    assert token not in row.last_error and "xoxb-" not in row.last_error

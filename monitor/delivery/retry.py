@@ -21,6 +21,7 @@ from typing import Literal, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.kernel.redact import redact
 from monitor.storage.outbox import REFUSED
 from notifiers.base import PermanentError, RetryableError
 
@@ -126,6 +127,7 @@ def _fail(row: Retried, exc: Exception, policy: RetryPolicy, now: datetime) -> F
     else:
         kind, text = "unexpected", f"{type(exc).__name__}: {exc}"
         delay = policy.delay(row.attempts)
+    text = redact(text)  # an upstream error may echo a token: never kept, shown or logged
     repeated = row.last_error == text[:ERROR_LIMIT]
     record_failure(row, text, now, delay)
     return Failure(kind, exc, delay, repeated)
