@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from monitor.kernel.records import Batch, Mention, utcnow
 from sources.base import Query, Source, SourceError, SourceSettings
@@ -36,6 +36,16 @@ class ReplaySettings(SourceSettings):
     align: Literal["now", "none"] = "now"
     interval_seconds: int = Field(default=60, ge=5)
     page_size: int = Field(default=2000, ge=1)
+
+    @field_validator("path")
+    @classmethod
+    def _exists(cls, value: str) -> str:
+        # Said at check-config time, not at the first collection.
+        if value != "bundled" and (not Path(value).exists() or Path(value).is_dir()):
+            raise ValueError(
+                f"no such file: {value} (a relative path is read from the folder Pulso runs in)"
+            )
+        return value
 
 
 def resolve_path(path: str) -> Path:

@@ -217,3 +217,12 @@ def test_an_enabled_source_without_its_client_package_says_what_to_install(
     # A source nobody enables is never asked for.
     path.write_text(GOOD, encoding="utf-8")
     load_settings(path, environ={})
+
+
+def test_a_replay_file_that_does_not_exist_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.jsonl"
+    (error,) = _errors(tmp_path, GOOD.replace("{path: bundled}", f"{{path: {missing}}}"))
+    assert error == (
+        f"{tmp_path / 'pulso.yaml'}: brands[0].sources.replay.path: no such file: {missing}"
+        " (a relative path is read from the folder Pulso runs in)"
+    )

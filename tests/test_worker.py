@@ -191,7 +191,8 @@ def test_two_workers_run_each_tick_once_and_post_each_alert_once(
     scored = 0.0
     for port in ports:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as reply:
-            assert json.load(reply)["checks"]["scheduler"]["ok"] is True
+            # 200 needs a live loop; the details would need PULSO_HEALTH_TOKEN.
+            assert (reply.status, json.load(reply)) == (200, {"status": "ok"})
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
             families = text_string_to_metric_families(reply.read().decode())
             scored += sum(

@@ -7,12 +7,13 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from models.engines import ENGINE_NAMES
 from monitor import __version__
-from monitor.settings import ConfigError, Settings, load_settings
+from monitor.cli.common import EXIT_CONFIG
+from monitor.cli.common import load as _load
+from monitor.settings import Settings
 
 if TYPE_CHECKING:
     from monitor.runtime import Runtime
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 CONFIG_VAR = "PULSO_CONFIG"
 DEFAULT_CONFIG = "config/pulso.yaml"
-EXIT_CONFIG = 2
+EXIT_DATABASE = 3
 # The languages of the XLM-T tweet benchmarks: what `pulso score` tells apart by default.
 SCORE_LANGUAGES = ("en", "es", "pt", "fr", "de", "it", "ar", "hi")
 
@@ -68,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     forget.add_argument("--yes", action="store_true", help="erase without asking first")
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file")
+    check.add_argument(
+        "--online", action="store_true", help="also ask Slack whether its token works (auth.test)"
+    )
     probe = commands.add_parser("healthcheck", help="exit 0 if the running daemon is healthy")
     probe.add_argument("--config", default=os.environ.get(CONFIG_VAR, DEFAULT_CONFIG))
     probe.add_argument("--url", help="default: http://127.0.0.1:{service.port}/healthz")
@@ -88,17 +92,34 @@ def _parser() -> argparse.ArgumentParser:
     from monitor.cli.backtest import add_arguments
 
     add_arguments(backtest)
+    from monitor.cli import quarantine
+
+    quarantine.add_arguments(
+        commands.add_parser("quarantine", help="mentions that could not be stored; --retry")
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `pulso` console script."""
     args = _parser().parse_args(argv)
+    from sqlalchemy.exc import OperationalError
+
     from monitor.service.logs import setup_logging
+    from monitor.storage.errors import describe
 
     setup_logging(args.log_level)
+    try:
+        return _command(args)
+    except OperationalError as exc:  # unreachable, read-only, full: the operator's to fix
+        sys.stderr.write(f"pulso {args.command}: {describe(exc)}\n")
+        return EXIT_DATABASE
+
+
+def _command(args: argparse.Namespace) -> int:
+    """Run the parsed command."""
     if args.command == "check-config":
-        return check_config(args.file)
+        return check_config(args.file, online=args.online)
     if args.command == "healthcheck":
         from monitor.service.healthcheck import run_healthcheck
 
@@ -106,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "score":
         return score(args)
     if args.command == "sources":
+        from monitor.cli.sources import sources_table
+
         return sources_table(args.config)
     if args.command == "backfill":
         return backfill(args)
@@ -114,7 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "worker":
         return worker(args)
     if args.command == "digest":
+        from monitor.cli.digest import digest_preview
+
         return digest_preview(args)
+    if args.command == "quarantine":
+        from monitor.cli.quarantine import run_quarantine
+
+        return run_quarantine(args)
     if args.command == "backtest":
         from monitor.cli.backtest import run_backtest
 
@@ -136,20 +165,19 @@ def score(args: argparse.Namespace) -> int:
     return run_score(args.file, build_scorer(options))
 
 
-def _load(path: str) -> Settings | None:
-    try:
-        return load_settings(path)
-    except ConfigError as exc:
-        for line in exc.errors:
-            sys.stderr.write(line + "\n")
-        return None
+def check_config(path: str, online: bool = False) -> int:
+    """Print every problem as `FILE: key.path: message`; exit 2 if there is any.
 
-
-def check_config(path: str) -> int:
-    """Print every problem as `FILE: key.path: message`; exit 2 if there is any."""
+    `online`: also ask each notifier (Slack's `auth.test`); exit 1 if one refuses.
+    """
     settings = _load(path)
     if settings is None:
         return EXIT_CONFIG
+    if online:
+        from monitor.cli.online import check_online
+
+        if status := check_online(path, settings):
+            return status
     brands = ", ".join(b.id for b in settings.brands)
     notifiers = ", ".join(settings.notifiers.enabled()) or "none"
     sys.stdout.write(f"{path}: OK (brands: {brands}; notifiers: {notifiers})\n")
@@ -185,120 +213,6 @@ def forget_author(args: argparse.Namespace) -> int:
     from monitor.storage.forget import run_forget_author
 
     return run_forget_author(settings, args.handle, args.source, assume_yes=args.yes)
-
-
-def digest_preview(args: argparse.Namespace) -> int:
-    """`pulso digest --preview FILE.html`: the week's digest as a page to look at."""
-    from pathlib import Path
-    from zoneinfo import ZoneInfoNotFoundError
-
-    from monitor.digest.build import build_digest, last_week, preview_html
-    from monitor.kernel.records import utcnow
-    from monitor.storage.engine import make_engine, migrate, session_factory
-
-    if not (args.preview or args.send):
-        sys.stderr.write("pulso digest: say --preview FILE.html, --send, or both\n")
-        return EXIT_CONFIG
-    settings = _load(args.config)
-    if settings is None:
-        return EXIT_CONFIG
-    brand = next((b for b in settings.brands if args.brand in (None, b.id)), None)
-    if brand is None:
-        sys.stderr.write(f"pulso digest: no brand {args.brand!r} in {args.config}\n")
-        return EXIT_CONFIG
-    try:
-        week = args.week or last_week(args.tz, utcnow())
-        engine = make_engine(settings.database_url)
-        migrate(engine)
-        with session_factory(engine)() as session:
-            rendered = build_digest(session, brand, week, args.tz, args.locale)
-        engine.dispose()
-    except (ValueError, ZoneInfoNotFoundError) as exc:
-        sys.stderr.write(f"pulso digest: {exc}\n")
-        return EXIT_CONFIG
-    if args.preview:
-        Path(args.preview).write_text(preview_html(rendered), encoding="utf-8")
-        sys.stdout.write(f"{rendered.subject}\nwrote {args.preview}\n")
-    if args.send:
-        return _send_digest(settings, week, brand.id)
-    return 0
-
-
-def _send_digest(settings: Settings, week: str, brand: str) -> int:
-    from monitor.digest.send import send_due_digests
-    from monitor.runtime import build_runtime
-
-    if settings.digest is None:
-        sys.stderr.write("pulso digest: --send needs a `digest:` section in the config\n")
-        return EXIT_CONFIG
-    rt = build_runtime(settings)
-    try:
-        report = send_due_digests(rt, week=week, force=True, only=brand)
-    finally:
-        rt.close()
-    sys.stdout.write(f"digests sent: {report.sent}; waiting for a retry: {report.retrying}\n")
-    return 0 if not report.retrying and not report.refused else 1
-
-
-def sources_table(path: str) -> int:
-    """`pulso sources`: one line per (brand, source): state, last success, failures, volume."""
-    settings = _load(path)
-    if settings is None:
-        return EXIT_CONFIG
-    from monitor.kernel.records import utcnow
-    from monitor.storage.engine import make_engine, migrate, session_factory
-    from monitor.storage.health import statuses
-
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    from monitor.storage.mentions import load_cursor
-    from sources import SOURCES
-
-    enabled = {(b.id, n): s for b in settings.brands for n, s in b.sources.enabled().items()}
-    pairs = list(enabled)
-    now = utcnow()
-    with session_factory(engine)() as session:
-        rows = statuses(session, pairs, now)
-        notes = {
-            (brand, name): SOURCES[name](enabled[(brand, name)]).status_note(
-                load_cursor(session, brand, name)
-            )
-            for brand, name in pairs
-        }
-    engine.dispose()
-    lines = [("BRAND", "SOURCE", "STATE", "LAST SUCCESS", "FAILURES", "LAST HOUR", "LAST ERROR")]
-    for r in rows:
-        ago = _ago(now - r.last_success_at) if r.last_success_at else "never"
-        error = (r.last_error or "")[:70]
-        if r.retry_at and r.state == "rate-limited":
-            error = f"until {r.retry_at:%H:%M:%S} UTC; {error}"
-        note = notes[(r.brand, r.source)]
-        error = f"{note}; {error}" if note and error else note or error
-        lines.append(
-            (
-                r.brand,
-                r.source,
-                r.state,
-                ago,
-                str(r.consecutive_failures),
-                str(r.mentions_last_hour),
-                error,
-            )
-        )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]) - 1)]
-    for line in lines:
-        cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
-        sys.stdout.write("  ".join([*cells, line[-1]]).rstrip() + "\n")
-    return 0
-
-
-def _ago(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds} s ago"
-    if seconds < 7200:
-        return f"{seconds // 60} min ago"
-    return f"{seconds // 3600} h ago"
 
 
 def _startable(path: str, prog: str) -> Settings | None:

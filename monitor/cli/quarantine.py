@@ -8,10 +8,10 @@ import os
 import sys
 from datetime import datetime
 
+from monitor.cli.common import EXIT_CONFIG, load
 from monitor.kernel.records import utcnow
-from monitor.settings import ConfigError, Settings, load_settings
+from monitor.settings import Settings
 
-EXIT_CONFIG = 2
 ERROR_WIDTH = 90
 
 
@@ -26,21 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_quarantine(args: argparse.Namespace) -> int:
     """List the quarantine, or retry it (exit 1 if some still fail)."""
-    settings = _settings(args.config)
+    settings = load(args.config)
     if settings is None:
         return EXIT_CONFIG
     if args.retry:
         return _retry(settings, args.limit)
     return _list(settings, args.limit)
-
-
-def _settings(path: str) -> Settings | None:
-    try:
-        return load_settings(path)
-    except ConfigError as exc:
-        for line in exc.errors:
-            sys.stderr.write(line + "\n")
-        return None
 
 
 def _retry(settings: Settings, limit: int) -> int:

@@ -13,10 +13,13 @@ from functools import partial
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import OperationalError
+
 from monitor import pipeline
 from monitor.kernel.records import utcnow
 from monitor.runtime import Runtime
 from monitor.service.graceful import DaemonThreads, run_within, scheduler_executor
+from monitor.storage.errors import describe
 from sources.base import SourceError
 
 if TYPE_CHECKING:
@@ -42,6 +45,9 @@ class JobSpec:
             self.func()
         except SourceError as exc:  # expected on a real network: one line, no traceback
             logger.warning("job %s: %s; it will run again at its next tick", self.id, exc)
+            return False
+        except OperationalError as exc:  # a full disk, a lost server: one line too
+            logger.error("job %s: %s; it will run again at its next tick", self.id, describe(exc))
             return False
         except Exception:
             logger.exception("job %s failed; it will run again at its next tick", self.id)
@@ -103,18 +109,31 @@ def _detect(rt: Runtime, brand: str, wake: Callable[[str], object]) -> None:
         wake("deliver")
 
 
+def start_delivery(rt: Runtime) -> None:
+    """At a start, when fixed settings take effect: check the notifiers (Slack's token)
+    and make what they refused before due now. A failure is logged, never raised."""
+    from monitor.delivery.digests import retry_refused
+
+    try:
+        rt.outbox.on_start()
+        retry_refused(rt.sessions, rt.clock())
+    except Exception:
+        logger.exception("retrying refused deliveries at start failed; they retry later")
+
+
 def run_once(rt: Runtime, delivery_wait: float = ONCE_DELIVERY_WAIT) -> int:
     """One full cycle: collect every source, detect every brand, deliver the outbox.
 
     Waits up to `delivery_wait` seconds for short retries (a Slack rate limit, say).
     Returns how many jobs failed (each is logged).
     """
+    start_delivery(rt)
     failed = sum(not job.run() for job in plan_jobs(rt) if job.id != "deliver")
     report = pipeline.deliver(rt, wait_seconds=delivery_wait)
     logger.info(
         "cycle done: %d alert messages delivered, %d waiting for retry",
         report.sent,
-        report.retrying + report.blocked,
+        rt.outbox.waiting(),  # refused rows too, though not due in this cycle
     )
     return failed
 
@@ -150,6 +169,7 @@ def run_forever(rt: Runtime) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     server = start_endpoint(rt, lambda: bool(scheduler.running), lambda: activity[0])
+    start_delivery(rt)
     logger.info("scheduler started with %d jobs", len(scheduler.get_jobs()))
     try:
         scheduler.start()

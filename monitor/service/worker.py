@@ -183,9 +183,10 @@ def run_worker(rt: Runtime) -> None:
     The worker serves /healthz and /metrics like `pulso run`; it counts as alive while
     its event loop answers (a beat every second).
     """
-    from monitor.service.daemon import start_endpoint
+    from monitor.service.daemon import start_delivery, start_endpoint
 
     ensure_queue_schema(rt.engine)
+    start_delivery(rt)
     app = build_app(rt)
     pulse = Pulse()
     server = start_endpoint(rt, pulse.alive, pulse.last)

@@ -161,7 +161,8 @@ class Settings(Frozen):
     digest: DigestSettings | None = None
     retention: RetentionSettings = RetentionSettings()
     privacy: PrivacySettings = PrivacySettings()
-    service: ServiceSettings = ServiceSettings()
+    # Validated even when absent: the environment may set its host and token.
+    service: ServiceSettings = Field(default_factory=dict, validate_default=True)
     worker: WorkerSettings = WorkerSettings()
     touchpoints: str | None = Field(
         default=None,

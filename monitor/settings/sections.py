@@ -11,8 +11,18 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from monitor.kernel.secrets import environment, secret_field
 from notifiers import MailSettings
 
 
@@ -241,13 +251,43 @@ class PrivacySettings(Frozen):
     )
 
 
+SERVICE_HOST_VAR = "PULSO_SERVICE_HOST"
+HEALTH_TOKEN_VAR = "PULSO_HEALTH_TOKEN"
+
+
 class ServiceSettings(Frozen):
-    """The long-running process: its HTTP endpoint (/healthz, /metrics) and shutdown."""
+    """The long-running process: its HTTP endpoint (/healthz, /metrics), when it counts as
+    unhealthy, and shutdown."""
 
     http_enabled: bool = True
-    host: str = "0.0.0.0"
+    host: str = Field(
+        default="127.0.0.1",
+        validate_default=True,
+        description=f"this machine only; {SERVICE_HOST_VAR} overrides it (0.0.0.0 in the image)",
+    )
     port: int = Field(default=8321, ge=0, le=65535)
+    client_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="a client must send its request within this"
+    )
+    health_token: SecretStr | None = Field(default=None, validate_default=True)
+    metrics_need_token: bool = Field(
+        default=False, description="/metrics (brand ids in labels) only with the health token"
+    )
+    sources_down_after_minutes: float = Field(
+        default=30.0, gt=0, description="unhealthy once every source has failed this long"
+    )
+    alerts_late_after_minutes: float = Field(
+        default=60.0, gt=0, description="unhealthy once an alert has waited this long"
+    )
     shutdown_grace_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("host", mode="before")
+    @classmethod
+    def _host_from_environment(cls, value: object, info: ValidationInfo) -> object:
+        return environment(info.context).get(SERVICE_HOST_VAR) or value
+
+    # Who holds it sees brand ids and upstream errors in /healthz: never in the YAML.
+    _health_token = secret_field("health_token", var=HEALTH_TOKEN_VAR, required=False)
 
 
 class WorkerSettings(Frozen):
