@@ -128,6 +128,37 @@ def tick_ran(rt: Runtime, timestamp: int) -> bool:
         )
 
 
+def close_dead_ticks(rt: Runtime) -> list[int]:
+    """Close a tick that was running on a worker that stopped (its heartbeat silent for
+    `stalled_after_seconds`, or its row pruned).
+
+    While it stays `doing` it holds the tick's lock, so no other tick runs; and only a tick
+    queues the jobs of dead workers again: the whole cluster would wait for good. Its period
+    is not lost: the next tick covers everything since the last tick that succeeded.
+    """
+    with rt.sessions.begin() as session:
+        closed = list(
+            session.execute(
+                text(
+                    "UPDATE procrastinate_jobs AS job SET status = 'failed'"
+                    " WHERE job.task_name = 'pulso.tick' AND job.status = 'doing'"
+                    " AND NOT EXISTS (SELECT 1 FROM procrastinate_workers AS w"
+                    " WHERE w.id = job.worker_id"
+                    " AND w.last_heartbeat >= now() - make_interval(secs => :stalled))"
+                    " RETURNING job.id"
+                ),
+                {"stalled": rt.settings.worker.stalled_after_seconds},
+            ).scalars()
+        )
+    for job_id in closed:
+        logger.warning(
+            "tick job %s was running on a worker that stopped; closed (the next tick covers"
+            " its period)",
+            job_id,
+        )
+    return closed
+
+
 def lost_scores(rt: Runtime) -> list[int]:
     """Pending mentions whose score job was lost (to queue again).
 
@@ -203,6 +234,11 @@ class Steps:
             stuck.id,
             stuck.task_name,
         )
+
+    async def rescue(self, timestamp: int) -> None:
+        """Free the tick's lock from a tick left by a dead worker (see `close_dead_ticks`);
+        periodic, so it is given its period's `timestamp`."""
+        await asyncio.to_thread(close_dead_ticks, self.rt)
 
     def collect(self, brand: str, source: str) -> None:
         """Collect one source of one brand; its new mentions are scored by score jobs."""
@@ -285,8 +321,11 @@ class TaskSpec:
     # at most one waiting. None: jobs run side by side and pile up.
     lock: str | None
     step: Callable[..., Any]  # a Steps method
-    # Set: every worker's periodic deferrer queues it each tick, under this periodic id.
+    # Set: every worker's periodic deferrer queues it each tick, under this periodic id
+    # (once per period cluster-wide).
     periodic: str | None = None
+    # False: the lock is only a queueing lock (one waiting); jobs may run side by side.
+    exclusive: bool = True
 
 
 # Higher priority runs first: the tick and alert delivery never wait behind a scoring
@@ -294,6 +333,9 @@ class TaskSpec:
 # score batch at housekeeping), and a job left by a dead worker is queued again by a tick.
 TABLE: tuple[TaskSpec, ...] = (
     TaskSpec("pulso.tick", "tick", 100, "tick", Steps.tick, periodic="tick"),
+    # Not the tick's job: a tick left running by a dead worker blocks every later tick.
+    # Its lock only keeps one waiting, so nothing it leaves behind can block it in turn.
+    TaskSpec("pulso.rescue", "tick", 100, "rescue", Steps.rescue, "rescue", exclusive=False),
     TaskSpec("pulso.collect", "collect", 10, "collect:{brand}:{source}", Steps.collect),
     TaskSpec("pulso.score", "score", 20, None, Steps.score),
     TaskSpec("pulso.detect", "detect", 50, "detect:{brand}", Steps.detect),
@@ -316,7 +358,7 @@ def register_tasks(app: Any, rt: Runtime) -> None:
             name=spec.name,
             queue=spec.queue,
             priority=spec.priority,
-            lock=fixed,
+            lock=fixed if spec.exclusive else None,
             queueing_lock=fixed,
         )(MethodType(spec.step, steps))
         if spec.periodic:
