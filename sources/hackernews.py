@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import Field
 
-from monitor.kernel.records import Batch, Mention, utcnow
+from monitor.kernel.records import Batch, Mention, from_unix, utcnow
 from sources.base import Query, Requirements, Source, SourceError, SourceSettings
-from sources.common import html_to_text, http_get, with_retries
+from sources.common import MAPPING_ERRORS, html_to_text, http_get, to_mentions, with_retries
 
 logger = logging.getLogger(__name__)
+SKIPPED = "hackernews: skipped a malformed hit %s: %r"
 
 API_URL = "https://hn.algolia.com/api/v1"
 ITEM_URL = "https://news.ycombinator.com/item?id="
@@ -65,7 +67,7 @@ def search_terms(query: Query) -> list[str]:
     return terms
 
 
-def hit_to_mention(hit: dict[str, Any]) -> Mention:
+def hit_to_mention(hit: Mapping[str, Any]) -> Mention:
     """Map one Algolia HN hit (a story or a comment) to a Mention."""
     object_id = str(hit["objectID"])
     tags = hit.get("_tags") or []
@@ -80,7 +82,7 @@ def hit_to_mention(hit: dict[str, Any]) -> Mention:
         source="hackernews",
         external_id=object_id,
         text=text,
-        created_at=datetime.fromtimestamp(int(hit["created_at_i"]), UTC),
+        created_at=from_unix(int(hit["created_at_i"])),
         url=ITEM_URL + object_id,
         author_handle=hit.get("author") or None,
         likes=int(hit.get("points") or 0),
@@ -180,7 +182,7 @@ class HackerNewsSource(Source[HackerNewsSettings]):
         start = int(((now or utcnow()) - timedelta(hours=self.settings.lookback_hours)).timestamp())
         sweep = sweeps.get(term) or TermSweep(since=start)
         hits, pages = self._search(term, sweep)
-        mentions = [hit_to_mention(h) for h in sweep.fresh(hits)]
+        mentions = to_mentions(sweep.fresh(hits), hit_to_mention, logger, SKIPPED, "objectID")
         more_pages = sweep.page + 1 < pages
         if more_pages and sweep.page + 1 >= self.settings.max_pages:
             logger.warning(
@@ -221,11 +223,12 @@ class HackerNewsSource(Source[HackerNewsSettings]):
 
 
 def _valid(hit: Any) -> bool:
+    """A hit with an id and a time that is one (the sweep's cursor is made of them)."""
     if not isinstance(hit, dict) or not hit.get("objectID"):
         return False
     try:
-        int(hit["created_at_i"])
-    except (KeyError, TypeError, ValueError):
+        from_unix(int(hit["created_at_i"]))  # not inf, not past year 9999
+    except MAPPING_ERRORS:
         return False
     return True
 

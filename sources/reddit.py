@@ -15,16 +15,15 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr, field_validator
 
-from monitor.kernel.records import Batch, Mention
+from monitor.kernel.records import Batch, Mention, from_unix
 from monitor.kernel.redact import http_problem, snippet
 from monitor.kernel.secrets import secret_field, url_field
 from sources.base import Query, RateLimited, Requirements, Source, SourceError, SourceSettings
-from sources.common import TransientError, raise_for_status, with_retries
+from sources.common import MAPPING_ERRORS, TransientError, raise_for_status, with_retries
 from sources.reddit_sweep import Mark, StreamState
 
 logger = logging.getLogger(__name__)
@@ -115,7 +114,7 @@ def to_mention(thing: Mapping[str, Any]) -> Mention:
     common: dict[str, Any] = {
         "source": "reddit",
         "external_id": str(data["name"]),
-        "created_at": datetime.fromtimestamp(float(data["created_utc"]), UTC),
+        "created_at": from_unix(float(data["created_utc"])),
         "url": PERMALINK_BASE + permalink if isinstance(permalink, str) else None,
         "author_handle": _author(data),
         # Downvoted items report a negative score; likes count upvotes only.
@@ -234,7 +233,7 @@ class RedditSource(Source[RedditSettings]):
         for child in listing["children"]:
             try:
                 mention = to_mention(child)
-            except (KeyError, TypeError, ValueError) as exc:
+            except MAPPING_ERRORS as exc:
                 logger.warning("reddit: skipped a malformed item: %s", exc)
                 continue
             second = math.floor(mention.created_at.timestamp())

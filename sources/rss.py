@@ -16,7 +16,7 @@ from pydantic import Field
 from monitor.kernel.records import Batch, Mention, utcnow
 from monitor.kernel.redact import snippet
 from sources.base import Query, Source, SourceError, SourceSettings
-from sources.common import html_to_text, http_get, with_retries
+from sources.common import MAPPING_ERRORS, html_to_text, http_get, with_retries
 
 if TYPE_CHECKING:
     pass
@@ -216,10 +216,16 @@ class RssSource(Source[RssSettings]):
             if external_id is None:
                 logger.warning("%s: skipped an entry with no id, link or title", what)
                 continue
-            when = entry_time(entry)
+            try:
+                when = entry_time(entry)
+                new = state.is_new(external_id, when)
+                mention = entry_to_mention(entry, feed_lang, now) if new else None
+            except MAPPING_ERRORS as exc:  # one odd entry loses only itself
+                logger.warning("%s: skipped entry %r: %s", what, external_id[:80], exc)
+                continue
             entries.append((external_id, when))
-            if state.is_new(external_id, when):
-                mentions.append(entry_to_mention(entry, feed_lang, now))
+            if mention is not None:
+                mentions.append(mention)
         after = state.after(entries)
         etag = response.headers.get("etag")
         modified = response.headers.get("last-modified")

@@ -54,11 +54,27 @@ class Mention:
 
 
 def parse_utc(value: str) -> datetime:
-    """Parse an ISO-8601 timestamp; a missing offset means UTC."""
+    """Parse an ISO-8601 timestamp; a missing offset means UTC.
+
+    ValueError if it is not one or has no UTC equivalent, TypeError if it is no string.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"a timestamp must be a string, not {type(value).__name__}")
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise ValueError(f"timestamp out of range in UTC: {value[:40]!r}") from exc
+
+
+def from_unix(seconds: float) -> datetime:
+    """The UTC time of a Unix timestamp; ValueError if it has none (NaN, past year 9999)."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError) as exc:  # OSError: EOVERFLOW for some negative times
+        raise ValueError(f"Unix time out of range: {seconds!r}") from exc
 
 
 def utcnow() -> datetime:
