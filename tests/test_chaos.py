@@ -6,8 +6,10 @@ posts arrive throughout); alerts go to the fake Slack. Every 5-15 s a worker pic
 seeded RNG is killed with SIGKILL, and started again a moment later. Then the cluster
 settles and stops cleanly, and nothing may be lost, stored twice, posted twice or stuck.
 
-`make test` runs it for 60 s; the full run is
-`PULSO_CHAOS_SECONDS=180 pytest tests/test_chaos.py` (`PULSO_CHAOS_SEED` picks the kills).
+`make test` runs it for 60 s of chaos (about 1.5 min in all, up to 4 when a collection is
+killed between storing a page and queueing its scores: those wait for housekeeping's
+2 min); the full run is `PULSO_CHAOS_SECONDS=180 pytest -s tests/test_chaos.py`
+(`PULSO_CHAOS_SEED` picks the kills; -s shows the figures).
 """
 
 from __future__ import annotations
@@ -220,21 +222,26 @@ def test_three_workers_killed_at_random_lose_nothing_and_repeat_nothing(
         chaos.run(CHAOS_SECONDS)
         ended = time.time()
         settle(cluster, fake_slack, len(replayed) + len(chaos.posted))
-        final_jobs = cluster.query(
-            "SELECT task_name, status, count(*) FROM procrastinate_jobs GROUP BY 1, 2 ORDER BY 1, 2"
-        )
         codes = cluster.stop()
+    final_jobs = cluster_rows(
+        postgres_url,
+        "SELECT task_name, status, count(*) FROM procrastinate_jobs GROUP BY 1, 2 ORDER BY 1, 2",
+    )
     logs = {log.name: log.read_text() for log in cluster.logs}
     report(chaos, cluster, fake_slack, ended - began, final_jobs, codes)
 
     # Every worker alive at the end stopped cleanly; the others were killed by the test.
     killed = len(chaos.kills)
-    assert codes.count(-signal.SIGKILL) == killed and killed >= CHAOS_SECONDS // 15
+    # (a kill every 5-15 s, then up to 3 s and a start-up before the next pause begins)
+    assert codes.count(-signal.SIGKILL) == killed and killed >= CHAOS_SECONDS // 20
     assert codes.count(0) == WORKERS, cluster.tail()
 
     # Every mention stored once, linked to its brand once, and scored.
     expected = {str(m["external_id"]) for m in replayed} | set(chaos.posted)
     stored = [row[0] for row in cluster_rows(postgres_url, "SELECT external_id FROM mentions")]
+    print(
+        f"  mentions: {len(expected)} expected, {len(stored)} stored, {len(set(stored))} distinct"
+    )
     assert Counter(stored).most_common(1)[0][1] == 1
     assert set(stored) == expected
     assert scalar(postgres_url, "SELECT count(*) FROM mention_brands") == len(expected)
@@ -248,6 +255,7 @@ def test_three_workers_killed_at_random_lose_nothing_and_repeat_nothing(
         ("globex", "negative_spike"),
     ]
     messages = fake_slack.messages
+    print(f"  alerts: {len(alerts)}; slack messages: {len(messages)}")
     roots = [m for m in messages if not m.get("thread_ts")]
     assert len(roots) == len(alerts), messages
     keys = [m["metadata"]["event_payload"]["key"] for m in messages]
