@@ -44,6 +44,12 @@ class SourceSettings(BaseModel):
     enabled: bool = True
     interval_seconds: int = Field(default=300, ge=5, description="how often to collect")
 
+    def problems(self) -> list[str]:
+        """What `pulso check-config` should flag beyond validation (a file that is not
+        there, say), as `key: message` lines; the daemon still starts, and the source
+        fails with its own error until it is fixed."""
+        return []
+
 
 @dataclass(frozen=True, slots=True)
 class Query:

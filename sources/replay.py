@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from monitor.kernel.records import Batch, Mention, utcnow
 from sources.base import Query, Source, SourceError, SourceSettings
@@ -37,15 +37,12 @@ class ReplaySettings(SourceSettings):
     interval_seconds: int = Field(default=60, ge=5)
     page_size: int = Field(default=2000, ge=1)
 
-    @field_validator("path")
-    @classmethod
-    def _exists(cls, value: str) -> str:
-        # Said at check-config time, not at the first collection.
-        if value != "bundled" and (not Path(value).exists() or Path(value).is_dir()):
-            raise ValueError(
-                f"no such file: {value} (a relative path is read from the folder Pulso runs in)"
-            )
-        return value
+    def problems(self) -> list[str]:
+        """A replay file that is not there (check-config says so before the first run)."""
+        if self.path != "bundled" and (not Path(self.path).exists() or Path(self.path).is_dir()):
+            where = "a relative path is read from the folder Pulso runs in"
+            return [f"path: no such file: {self.path} ({where})"]
+        return []
 
 
 def resolve_path(path: str) -> Path:

@@ -219,10 +219,16 @@ def test_an_enabled_source_without_its_client_package_says_what_to_install(
     load_settings(path, environ={})
 
 
-def test_a_replay_file_that_does_not_exist_is_named(tmp_path: Path) -> None:
+def test_a_replay_file_that_does_not_exist_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = tmp_path / "missing.jsonl"
-    (error,) = _errors(tmp_path, GOOD.replace("{path: bundled}", f"{{path: {missing}}}"))
-    assert error == (
-        f"{tmp_path / 'pulso.yaml'}: brands[0].sources.replay.path: no such file: {missing}"
-        " (a relative path is read from the folder Pulso runs in)"
+    path = tmp_path / "pulso.yaml"
+    path.write_text(GOOD.replace("{path: bundled}", f"{{path: {missing}}}"), encoding="utf-8")
+    assert main(["check-config", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}: brands[0].sources.replay.path: no such file: {missing}"
+        " (a relative path is read from the folder Pulso runs in)\n"
     )
+    missing.write_text("", encoding="utf-8")
+    assert main(["check-config", str(path)]) == 0

@@ -173,6 +173,15 @@ def check_config(path: str, online: bool = False) -> int:
     settings = _load(path)
     if settings is None:
         return EXIT_CONFIG
+    problems = [
+        f"{path}: brands[{i}].sources.{name}.{line}"
+        for i, brand in enumerate(settings.brands)
+        for name, source in brand.sources.enabled().items()
+        for line in source.problems()
+    ]
+    if problems:
+        sys.stderr.write("".join(line + "\n" for line in problems))
+        return EXIT_CONFIG
     if online:
         from monitor.cli.online import check_online
 
