@@ -87,45 +87,42 @@ def due_jobs(rt: Runtime, timestamp: int, window: int) -> Iterator[Due]:
             yield due
 
 
-def tick_window(rt: Runtime, timestamp: int) -> int:
-    """Seconds since the last tick that ran: this tick covers them all.
-
-    A tick is not queued while another waits (its queueing lock), so when every worker
-    is busy some periods get no tick of their own; the next one that runs covers them,
-    and nothing due in them is lost. The first tick of a cluster, and one after an outage
-    of an hour or more, cover an hour: every job is due.
-    """
-    tick = rt.settings.worker.tick_seconds
+def last_tick(rt: Runtime) -> int | None:
+    """The timestamp of the latest tick that ran to its end (None before the first)."""
     with rt.sessions() as session:
         last = session.execute(
             text(
                 "SELECT max((args->>'timestamp')::bigint) FROM procrastinate_jobs"
                 " WHERE queue_name = 'tick' AND task_name = 'pulso.tick'"
                 " AND status = 'succeeded'"
-                " AND (args->>'timestamp')::bigint < :now"
-            ),
-            {"now": timestamp},
+            )
         ).scalar()
-    if last is None:  # the cluster's first tick: everything is due, as at any start
-        return MAX_CATCH_UP
-    return int(min(MAX_CATCH_UP, max(tick, timestamp - int(last))))
+    return None if last is None else int(last)
+
+
+def covered(last: int | None, timestamp: int) -> bool:
+    """Whether a tick for `timestamp` or a later one has already run (ticks never run side
+    by side: their lock), so this one would only repeat its work."""
+    return last is not None and last >= timestamp
 
 
 def tick_ran(rt: Runtime, timestamp: int) -> bool:
-    """Whether a tick for `timestamp` or a later one has already run (ticks never run side
-    by side: their lock), so this one would only repeat its work."""
-    with rt.sessions() as session:
-        return bool(
-            session.execute(
-                text(
-                    "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs"
-                    " WHERE queue_name = 'tick' AND task_name = 'pulso.tick'"
-                    " AND status = 'succeeded'"
-                    " AND (args->>'timestamp')::bigint >= :now)"
-                ),
-                {"now": timestamp},
-            ).scalar_one()
-        )
+    """`covered`, read from the database."""
+    return covered(last_tick(rt), timestamp)
+
+
+def tick_window(last: int | None, timestamp: int, tick: int) -> int:
+    """Seconds since the last tick that ran (`last`, before `timestamp`): this tick covers
+    them all.
+
+    A tick is not queued while another waits (its queueing lock), so when every worker
+    is busy some periods get no tick of their own; the next one that runs covers them,
+    and nothing due in them is lost. The first tick of a cluster, and one after an outage
+    of an hour or more, cover an hour: every job is due.
+    """
+    if last is None:  # the cluster's first tick: everything is due, as at any start
+        return MAX_CATCH_UP
+    return int(min(MAX_CATCH_UP, max(tick, timestamp - last)))
 
 
 def close_dead_ticks(rt: Runtime) -> list[int]:
@@ -191,12 +188,13 @@ class Steps:
 
     async def tick(self, timestamp: int) -> None:
         """Queue what fell due since the last tick; requeue the jobs of stopped workers."""
-        if await asyncio.to_thread(tick_ran, self.rt, timestamp):
+        last = await asyncio.to_thread(last_tick, self.rt)
+        if covered(last, timestamp):
             # A worker whose periodic deferrer lags (a busy machine) can queue a period
             # again after another worker's tick already covered it: nothing to do.
             logger.info("tick %d skipped: a tick at or after it already ran", timestamp)
             return
-        window = await asyncio.to_thread(tick_window, self.rt, timestamp)
+        window = tick_window(last, timestamp, self.ws.tick_seconds)
         for due in due_jobs(self.rt, timestamp, window):
             await self._defer(due)
         stalled = await self.app.job_manager.get_stalled_jobs(
