@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 
-# C0/C1 controls but tab and newline; bidi marks, embeddings, overrides and isolates; zero
-# width space, word joiner and invisible operators; BOM; Mongolian vowel separator.
+# C0 controls but tab and newline, DEL, C1 controls (a character class's inside: the one
+# definition, also for the boundary's normalisation).
+CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f"
+# The controls; bidi marks, embeddings, overrides and isolates; zero width space, word
+# joiner and invisible operators; BOM; Mongolian vowel separator.
 HIDDEN = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b\u200e\u200f\u202a-\u202e"
-    "\u2060-\u2064\u2066-\u2069\ufeff]"
+    f"[{CONTROLS}\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
 
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from monitor.kernel.display import CONTROLS
 from monitor.kernel.records import Mention
 
 logger = logging.getLogger(__name__)
@@ -34,9 +35,9 @@ LENGTHS = {
     "parent_id": 300,
 }
 TEXTS = ("text", "url")
-# C0 controls but tab and newline, DEL, C1 controls, and UTF-16 surrogates.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# The controls (but tab and newline), and UTF-16 surrogates.
+_UNSAFE = re.compile(f"[{CONTROLS}\ud800-\udfff]")
+_CONTROL = re.compile(f"[{CONTROLS}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
