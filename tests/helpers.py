@@ -137,3 +137,20 @@ def throwaway_postgres() -> AbstractContextManager[str]:
             admin.dispose()
 
     return database()
+
+
+def quarantine_row(external_id: str, seen: datetime, payload: str = "{}") -> Any:
+    """A mention set aside at the store stage (as the pipeline keeps one), last seen `seen`."""
+    from monitor.storage.schema import QuarantineRow
+
+    return QuarantineRow(
+        brand="acme",
+        source="x",
+        external_id=external_id,
+        payload=payload,
+        stage="store",
+        error="DataError: NUL",
+        first_seen_at=seen,
+        last_seen_at=seen,
+        attempts=1,
+    )

@@ -21,7 +21,7 @@ from monitor.settings import load_settings
 from monitor.storage.engine import session_factory
 from monitor.storage.health import record_failure
 from monitor.telemetry import REGISTRY
-from tests.helpers import series, write_config, write_jsonl
+from tests.helpers import quarantine_row, series, write_config, write_jsonl
 
 SERVICE = {"host": "127.0.0.1", "port": 0, "shutdown_grace_seconds": 5}
 # The details of /healthz need it (tests/test_http_hardening.py: what strangers see).
@@ -276,26 +276,11 @@ def test_quarantined_mentions_show_in_metrics_and_healthz(
 ) -> None:
     from datetime import UTC, datetime
 
-    from monitor.storage.schema import QuarantineRow
-
     server, _ = served
     assert json.loads(get(server.url + "/healthz")[2])["checks"]["quarantine"] == {"count": 0}
     now = datetime.now(UTC)
     with rt.sessions.begin() as session:
-        for ext in ("1", "2"):
-            session.add(
-                QuarantineRow(
-                    brand="acme",
-                    source="x",
-                    external_id=ext,
-                    payload="{}",
-                    stage="store",
-                    error="DataError: NUL",
-                    first_seen_at=now,
-                    last_seen_at=now,
-                    attempts=1,
-                )
-            )
+        session.add_all([quarantine_row("1", now), quarantine_row("2", now)])
     assert one(samples(get(server.url + "/metrics")[2]), "pulso_quarantined_mentions") == 2
     code, _, body = get(server.url + "/healthz")
     report = json.loads(body)

@@ -30,9 +30,16 @@ from monitor.storage.schema import (
     MentionThemeRow,
     MentionTouchpointRow,
     OutboxRow,
-    QuarantineRow,
 )
-from tests.helpers import END, mention, series, throwaway_postgres, write_config, write_jsonl
+from tests.helpers import (
+    END,
+    mention,
+    quarantine_row,
+    series,
+    throwaway_postgres,
+    write_config,
+    write_jsonl,
+)
 
 KEY = "k3y-for-tests-only-0123456789"
 PRIVACY = {"pseudonymise_authors": True}
@@ -231,22 +238,11 @@ def _collect(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, private:
     return config
 
 
-def _quarantined(post: Mention) -> QuarantineRow:
+def _quarantined(post: Mention) -> Any:
     """A quarantine row holding `post`, as the pipeline sets one aside."""
     from monitor.storage.quarantine import mention_payload
 
-    now = datetime.now(UTC)
-    return QuarantineRow(
-        brand="acme",
-        source=post.source,
-        external_id=post.external_id,
-        payload=mention_payload(post),
-        stage="score",
-        error="UnicodeEncodeError: surrogates not allowed",
-        first_seen_at=now,
-        last_seen_at=now,
-        attempts=1,
-    )
+    return quarantine_row(post.external_id, datetime.now(UTC), mention_payload(post))
 
 
 def _dump(rt: Runtime) -> str:

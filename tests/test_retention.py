@@ -27,7 +27,7 @@ from monitor.storage.schema import (
     OutboxRow,
     QuarantineRow,
 )
-from tests.helpers import series, throwaway_postgres, write_config, write_jsonl
+from tests.helpers import quarantine_row, series, throwaway_postgres, write_config, write_jsonl
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 SETTINGS = RetentionSettings()  # 400 days of mentions, 730 of alerts, 90 of outbox, 400 digests
@@ -174,20 +174,9 @@ def test_retention_deletes_old_rows_and_keeps_open_work(
 ) -> None:
     ids = _populate(sessions)
     with sessions.begin() as s:  # set-aside posts: one last seen past the horizon
-        for ext, seen in (("q-old", NOW - timedelta(days=731)), ("q-new", NOW)):
-            s.add(
-                QuarantineRow(
-                    brand="acme",
-                    source="x",
-                    external_id=ext,
-                    payload="{}",
-                    stage="store",
-                    error="DataError: NUL",
-                    first_seen_at=seen,
-                    last_seen_at=seen,
-                    attempts=1,
-                )
-            )
+        s.add_all(
+            [quarantine_row("q-old", NOW - timedelta(days=731)), quarantine_row("q-new", NOW)]
+        )
     caplog.set_level(logging.INFO, logger="monitor.storage.retention")
 
     counts = apply_retention(sessions, SETTINGS, NOW, batch=2)  # small batches: many rounds
